@@ -1,0 +1,1 @@
+"""Built-in backends: ``memory`` (embedded default), ``sql``, ``redis`` and ``fsspec``."""

@@ -1,0 +1,3 @@
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    return 0

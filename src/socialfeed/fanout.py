@@ -1,0 +1,171 @@
+"""Fan-out jobs and what applying one does, independent of the queue that carries it.
+
+Every job is idempotent and re-checks the follow graph after writing, so jobs may run twice, out of
+order, or concurrently with follows and unfollows, and the feeds still converge to ``home(u)``:
+
+* :class:`FanOut` puts tweet ids into the feeds of the author and of every *active* follower,
+  one ``fanout_batch_size`` batch at a time (one cache call per batch), then takes them out again
+  for anyone in the batch who unfollowed meanwhile;
+* :class:`SyncFollow` makes one follower's feed agree with one edge: backfill the followee's recent
+  tweets if the edge exists, remove them if not, and repeat if the edge changed meanwhile;
+* :class:`Purge` removes a deleted tweet from the feeds that hold it (hygiene: readers already
+  skip deleted tweets);
+* :class:`Demote` fans out the recent tweets of an author who stopped being a celebrity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from socialfeed.interfaces import Backends, ListKind
+
+__all__ = [
+    "Demote",
+    "FanOut",
+    "Job",
+    "Purge",
+    "SyncFollow",
+    "active_since",
+    "all_following",
+    "fan_out",
+    "job_from_dict",
+    "job_to_dict",
+    "purge",
+    "rebuild",
+    "sync_follow",
+]
+
+
+@attrs.frozen
+class FanOut:
+    """Insert ``tweet_ids`` (by ``author_id``) into the feeds of the author and active followers."""
+
+    author_id: int
+    tweet_ids: tuple[int, ...]
+
+
+@attrs.frozen
+class SyncFollow:
+    """Make ``follower_id``'s feed agree with the edge follower -> followee as it is now."""
+
+    follower_id: int
+    followee_id: int
+
+
+@attrs.frozen
+class Purge:
+    """Remove the deleted tweet ``tweet_id`` from the feeds of the author's followers."""
+
+    author_id: int
+    tweet_id: int
+
+
+@attrs.frozen
+class Demote:
+    """Fan out the recent tweets of ``author_id``, who is no longer a celebrity."""
+
+    author_id: int
+
+
+Job = FanOut | SyncFollow | Purge | Demote
+_JOB_TYPES: dict[str, type[Job]] = {
+    cls.__name__: cls for cls in (FanOut, SyncFollow, Purge, Demote)
+}
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    """A JSON-ready dict for ``job`` (what a queue backend serializes)."""
+    return {"type": type(job).__name__, **attrs.asdict(job, retain_collection_types=False)}
+
+
+def job_from_dict(data: dict[str, Any]) -> Job:
+    """The job that :func:`job_to_dict` produced ``data`` from."""
+    fields = dict(data)
+    cls = _JOB_TYPES[fields.pop("type")]
+    if "tweet_ids" in fields:
+        fields["tweet_ids"] = tuple(int(i) for i in fields["tweet_ids"])
+    return cls(**{k: int(v) if not isinstance(v, tuple) else v for k, v in fields.items()})
+
+
+def active_since(b: Backends) -> Any:
+    """The time after which a user counts as active."""
+    return b.now() - b.settings.active_window
+
+
+def fan_out(b: Backends, author_id: int, tweet_ids: Sequence[int]) -> None:
+    """Insert ``tweet_ids`` into the feeds of the author and of every active follower, batch by
+    batch; then remove them from anyone in a batch who no longer follows the author."""
+    s = b.settings
+    since = active_since(b)
+    b.cache.insert("feed", b.cache.active_among([author_id], since), tweet_ids, s.max_feed_length)
+    after: int | None = None
+    while batch := b.graph.followers(author_id, after, s.fanout_batch_size):
+        after = batch[-1]
+        active = b.cache.active_among(batch, since)
+        if not active:
+            continue
+        b.cache.insert("feed", active, tweet_ids, s.max_feed_length)
+        still = b.graph.followers_among(author_id, active)
+        gone = [u for u in active if u not in still]
+        if gone:
+            b.cache.remove("feed", gone, tweet_ids)
+
+
+def sync_follow(b: Backends, follower_id: int, followee_id: int) -> None:
+    """Backfill or remove ``followee_id``'s recent tweets in ``follower_id``'s feed until the feed
+    agrees with the edge as it is after the write."""
+    max_len = b.settings.max_feed_length
+    following = bool(b.graph.followers_among(followee_id, [follower_id]))
+    for _ in range(8):  # each pass re-checks the edge; it only repeats if the edge flips meanwhile
+        recent = b.store.author_tweet_ids(followee_id, None, max_len)
+        if following:
+            b.cache.insert("feed", [follower_id], recent, max_len)
+        else:
+            b.cache.remove("feed", [follower_id], recent)
+        now_following = bool(b.graph.followers_among(followee_id, [follower_id]))
+        if now_following == following:
+            return
+        following = now_following
+
+
+def all_following(b: Backends, user_id: int) -> list[int]:
+    """Every user ``user_id`` follows, ascending (paged from the graph)."""
+    out: list[int] = []
+    while page := b.graph.following(user_id, out[-1] if out else None, 10_000):
+        out.extend(page)
+    return out
+
+
+def rebuild(
+    b: Backends, kind: ListKind, key: int, ids_from_store: Callable[[int], list[int]]
+) -> list[int]:
+    """Rebuild one cached list from the store and return what was read.
+
+    The list is reset first, so inserts racing with the rebuild land in it; then the newest
+    ``max_feed_length`` ids are read with ``ids_from_store(limit)`` and merged in. For a feed, the
+    user's followees are compared before and after: if they changed meanwhile, the read may hold
+    tweets of someone unfollowed since, so the rebuild runs again.
+    """
+    max_len = b.settings.max_feed_length
+    for _ in range(8):
+        before = all_following(b, key) if kind == "feed" else None
+        b.cache.reset(kind, key)
+        ids = ids_from_store(max_len)
+        floor = 0 if len(ids) < max_len else ids[-1]
+        b.cache.merge(kind, key, ids, floor, max_len)
+        if kind != "feed" or all_following(b, key) == before:
+            break
+    return ids
+
+
+def purge(b: Backends, author_id: int, tweet_id: int) -> None:
+    """Remove a deleted tweet from the feeds of the author and of active followers."""
+    since = active_since(b)
+    b.cache.remove("feed", [author_id], [tweet_id])
+    after: int | None = None
+    while batch := b.graph.followers(author_id, after, b.settings.fanout_batch_size):
+        after = batch[-1]
+        b.cache.remove("feed", b.cache.active_among(batch, since), [tweet_id])

@@ -1,0 +1,262 @@
+"""The Protocols a backend implements (API.md section 6), and the optional abilities a strategy
+uses when a backend offers them.
+
+Interfaces are small and primitive on purpose: validation, ordering rules, pagination and limits
+live once in the facade and the strategies, never in each backend. A backend proves itself with the
+contract suites in :mod:`socialfeed.testing`.
+
+Conventions shared by every method below:
+
+* user ids and tweet ids are ints in ``1 .. 2**63-1``; tweet id order is time order;
+* lists of tweet ids are newest first; lists of user ids are ascending;
+* ``before``/``after`` bounds are exclusive and ``None`` means "no bound";
+* a backend translates its driver's exceptions into :class:`~socialfeed.errors.BackendError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import attrs
+
+from socialfeed.models import Media, Tweet
+from socialfeed.settings import Settings
+
+if TYPE_CHECKING:
+    from socialfeed.fanout import Job
+
+__all__ = [
+    "BUILDING",
+    "Backends",
+    "CachedSlice",
+    "FanoutQueue",
+    "FeedCache",
+    "FeedStrategy",
+    "FollowGraph",
+    "HomeTimelineSupport",
+    "ListKind",
+    "MediaStore",
+    "TweetStore",
+]
+
+ListKind = Literal["feed", "celebrity"]
+"""The two kinds of cached id lists: a user's precomputed home feed, an author's recent tweets."""
+
+BUILDING = 2**63
+"""The floor of a list that is being rebuilt: none of its entries can be trusted yet."""
+
+
+@attrs.frozen
+class CachedSlice:
+    """A slice of a cached id list: its entries below ``before`` and at or above ``floor``.
+
+    The cached list equals the truth for every id ``>= floor``; ``floor == 0`` means the list holds
+    everything. Ids below the floor must be read from the store.
+    """
+
+    ids: tuple[int, ...]
+    floor: int
+
+
+@runtime_checkable
+class TweetStore(Protocol):
+    """The source of truth for tweets."""
+
+    def put_tweet(self, tweet: Tweet) -> None:
+        """Store a new tweet (with its media references, in order)."""
+
+    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+        """The live (not deleted) tweets among ``tweet_ids``, by id; absent ids are left out."""
+
+    def mark_deleted(self, tweet_id: int) -> Tweet | None:
+        """Delete a tweet; return it if it was live, else ``None``. Idempotent."""
+
+    def author_tweet_ids(self, author_id: int, before: int | None, limit: int) -> list[int]:
+        """Ids of the author's live tweets below ``before``, newest first, at most ``limit``."""
+
+    def media_in_use(self, media_ids: Sequence[str]) -> set[str]:
+        """Which of ``media_ids`` a live tweet references."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@runtime_checkable
+class FollowGraph(Protocol):
+    """Who follows whom, with exact counts."""
+
+    def add_follow(self, follower_id: int, followee_id: int) -> int | None:
+        """Add an edge; return the followee's follower count after it, or ``None`` if it existed."""
+
+    def remove_follow(self, follower_id: int, followee_id: int) -> int | None:
+        """Remove an edge; return the followee's follower count after, or ``None`` if absent."""
+
+    def followers(self, user_id: int, after: int | None, limit: int) -> list[int]:
+        """Ids of ``user_id``'s followers above ``after``, ascending, at most ``limit``."""
+
+    def following(self, user_id: int, after: int | None, limit: int) -> list[int]:
+        """Ids of the users ``user_id`` follows, above ``after``, ascending, at most ``limit``."""
+
+    def follower_count(self, user_id: int) -> int:
+        """How many users follow ``user_id``."""
+
+    def following_count(self, user_id: int) -> int:
+        """How many users ``user_id`` follows."""
+
+    def followers_among(self, user_id: int, candidates: Sequence[int]) -> set[int]:
+        """The ``candidates`` that follow ``user_id`` now."""
+
+    def following_with_min_followers(self, user_id: int, min_followers: int) -> list[int]:
+        """The users ``user_id`` follows that have at least ``min_followers`` followers."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@runtime_checkable
+class HomeTimelineSupport(Protocol):
+    """Optional ability of a store holding both tweets and follows: a page of ``home(u)`` ids in
+    one operation (on SQL, one query) instead of a merge over followees done in Python."""
+
+    def home_tweet_ids(self, user_id: int, before: int | None, limit: int) -> list[int]:
+        """Ids of ``home(user_id)`` below ``before``, newest first, at most ``limit``."""
+
+
+@runtime_checkable
+class FeedCache(Protocol):
+    """Precomputed feeds, celebrity recent-tweet lists, hot tweets and user last-seen times.
+
+    Feeds (kind ``"feed"``, key = user id) and celebrity lists (kind ``"celebrity"``, key = author
+    id) are bounded lists of tweet ids, newest first, each with a *floor* (see
+    :class:`CachedSlice`). Losing any of it loses nothing: the strategies rebuild from the store.
+    """
+
+    def read(self, kind: ListKind, key: int, before: int | None, limit: int) -> CachedSlice | None:
+        """Up to ``limit`` entries below ``before`` and at or above the floor; ``None`` when the
+        list is absent or being rebuilt (floor :data:`BUILDING`)."""
+
+    def reset(self, kind: ListKind, key: int) -> None:
+        """Replace the list with an empty one whose floor is :data:`BUILDING`."""
+
+    def merge(
+        self, kind: ListKind, key: int, ids: Sequence[int], floor: int, max_length: int
+    ) -> None:
+        """Union ``ids`` into the list (creating it if absent), keep the newest ``max_length``,
+        and set the floor to ``floor``, raised to the oldest kept entry if any were dropped."""
+
+    def insert(
+        self, kind: ListKind, keys: Sequence[int], ids: Sequence[int], max_length: int
+    ) -> None:
+        """For each existing list among ``keys``: add the ``ids`` at or above its floor (all of
+        them while it is being rebuilt), then trim to ``max_length`` raising the floor."""
+
+    def remove(self, kind: ListKind, keys: Sequence[int], ids: Sequence[int]) -> None:
+        """Remove ``ids`` from each existing list among ``keys``."""
+
+    def touch(self, user_id: int, now: datetime) -> datetime | None:
+        """Record that the user was seen at ``now``; return the previous time, if any."""
+
+    def active_among(self, user_ids: Sequence[int], since: datetime) -> list[int]:
+        """The ``user_ids`` seen strictly after ``since``, in the given order."""
+
+    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+        """Hot tweets among ``tweet_ids`` (absent ones left out)."""
+
+    def put_tweets(self, tweets: Sequence[Tweet]) -> None:
+        """Cache tweets; a tweet forgotten by :meth:`forget_tweet` is not cached again."""
+
+    def forget_tweet(self, tweet_id: int) -> None:
+        """Drop a deleted tweet and keep a tombstone so a racing :meth:`put_tweets` can't revive it."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """Image and video bytes under content-derived ids."""
+
+    def put(
+        self,
+        data: bytes | IO[bytes],
+        content_type: str | None,
+        *,
+        max_image_bytes: int,
+        max_video_bytes: int,
+    ) -> Media:
+        """Store bytes (read in chunks), sniffing and checking the type and size."""
+
+    def get(self, media_ids: Sequence[str]) -> dict[str, Media]:
+        """The stored media among ``media_ids``, by id."""
+
+    def open(self, media_id: str) -> IO[bytes]:
+        """A binary file object streaming the bytes back."""
+
+    def url(self, media_id: str) -> str:
+        """The store's own URL for the bytes (signed where the filesystem can sign)."""
+
+    def list_media(self, older_than: datetime) -> Iterator[str]:
+        """Ids of media stored before ``older_than``."""
+
+    def delete(self, media_id: str) -> None:
+        """Remove the bytes; idempotent."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@runtime_checkable
+class FanoutQueue(Protocol):
+    """Carries fan-out jobs from the facade to the workers that apply them."""
+
+    def start(self, handler: Callable[[Job], None], workers: int) -> None:
+        """Begin applying jobs with ``handler`` on ``workers`` in-process workers (0: none)."""
+
+    def submit(self, job: Job) -> None:
+        """Enqueue a job (at-least-once: handlers must be idempotent)."""
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Block until every submitted job is applied; ``TimeoutError`` past ``timeout``."""
+
+    def close(self) -> None:
+        """Stop the workers and release connections."""
+
+
+@attrs.define
+class Backends:
+    """Everything a strategy works with: the backends, the settings and the clock."""
+
+    store: TweetStore
+    graph: FollowGraph
+    cache: FeedCache
+    queue: FanoutQueue
+    settings: Settings
+    now: Callable[[], datetime]
+
+
+@runtime_checkable
+class FeedStrategy(Protocol):
+    """Feed policy: what a write enqueues, what a job does, how a page of a feed is found."""
+
+    name: str
+
+    def on_tweet(self, b: Backends, tweet: Tweet) -> None:
+        """A tweet was stored."""
+
+    def on_delete(self, b: Backends, tweet: Tweet) -> None:
+        """A tweet was marked deleted."""
+
+    def on_follow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
+        """An edge was added (``count``: the followee's follower count after it)."""
+
+    def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
+        """An edge was removed (``count``: the followee's follower count after it)."""
+
+    def apply(self, b: Backends, job: Job) -> None:
+        """Apply one queued job (on a worker). Idempotent."""
+
+    def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
+        """Ids of ``home(user_id)`` below ``before``, newest first, at most ``limit``; may also
+        contain ids of tweets deleted since they were cached (the facade drops those)."""

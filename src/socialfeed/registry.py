@@ -1,0 +1,122 @@
+"""URL scheme -> backend: how ``connect(store=..., cache=..., media=..., queue=...)`` finds a backend.
+
+Built-in backends are lazy ``"module:Class"`` strings, so ``import socialfeed`` imports neither redis
+nor SQLAlchemy. Plugins register through the entry-point group ``socialfeed.backends`` with names of
+the form ``<role>.<scheme>``, e.g. ``store.cassandra = "my_pkg.store:CassandraStore"``. A backend
+class is built with ``Class.from_url(url, settings)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+from socialfeed.errors import ValidationError
+from socialfeed.settings import Settings
+
+__all__ = ["BUILTIN", "Role", "known_schemes", "register", "resolve", "scheme_of"]
+
+Role = Literal["store", "cache", "media", "queue"]
+
+_SQL_STORE = "socialfeed.backends.sql:SQLStore"
+_SQL_CACHE = "socialfeed.backends.sql:SQLFeedCache"
+_REDIS_CACHE = "socialfeed.backends.redis:RedisFeedCache"
+_FSSPEC = "socialfeed.backends.fsspec:FsspecMediaStore"
+
+# role -> scheme -> (import string, extra that provides it)
+BUILTIN: dict[str, dict[str, tuple[str, str | None]]] = {
+    "store": {
+        "memory": ("socialfeed.backends.memory:MemoryStore", None),
+        "sqlite": (_SQL_STORE, "sql"),
+        "postgresql": (_SQL_STORE, "postgres"),
+        "mysql": (_SQL_STORE, "mysql"),
+        "mariadb": (_SQL_STORE, "mysql"),
+    },
+    "cache": {
+        "memory": ("socialfeed.backends.memory:MemoryFeedCache", None),
+        "redis": (_REDIS_CACHE, "redis"),
+        "rediss": (_REDIS_CACHE, "redis"),
+        "redis+cluster": (_REDIS_CACHE, "redis"),
+        "sqlite": (_SQL_CACHE, "sql"),
+        "postgresql": (_SQL_CACHE, "postgres"),
+        "mysql": (_SQL_CACHE, "mysql"),
+        "mariadb": (_SQL_CACHE, "mysql"),
+    },
+    "media": {
+        "memory": (_FSSPEC, "media"),
+        "file": (_FSSPEC, "media"),
+        "s3": (_FSSPEC, "s3"),
+        "gs": (_FSSPEC, "media"),
+        "az": (_FSSPEC, "media"),
+    },
+    "queue": {
+        "inline": ("socialfeed.backends.memory:InlineQueue", None),
+        "thread": ("socialfeed.backends.memory:ThreadQueue", None),
+        "redis": ("socialfeed.backends.redis:RedisStreamsQueue", "redis"),
+        "rediss": ("socialfeed.backends.redis:RedisStreamsQueue", "redis"),
+    },
+}
+
+_registered: dict[str, dict[str, Any]] = {role: {} for role in BUILTIN}
+
+
+def register(role: Role, scheme: str, factory: Any) -> None:
+    """Register a backend class (or ``"module:Class"`` string) for ``scheme`` URLs of ``role``."""
+    _registered[role][scheme] = factory
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a backend URL: ``"postgresql"`` for ``postgresql+psycopg://...``, ``"thread"``
+    for ``thread``; ``redis+cluster`` is kept whole."""
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    return scheme if scheme == "redis+cluster" else scheme.split("+", 1)[0].lower()
+
+
+def _plugins(role: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for ep in entry_points(group="socialfeed.backends"):
+        ep_role, _, scheme = ep.name.partition(".")
+        if ep_role == role:
+            found[scheme] = ep
+    return found
+
+
+def known_schemes(role: Role) -> list[str]:
+    """Every scheme ``role`` URLs may use: built-in, registered and from plugins."""
+    return sorted({*BUILTIN[role], *_registered[role], *_plugins(role)})
+
+
+def _load(target: Any) -> Any:
+    if isinstance(target, str):
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)
+    if hasattr(target, "load"):  # an entry point
+        return target.load()
+    return target
+
+
+def resolve(role: Role, url: str, settings: Settings) -> Any:
+    """Build the backend for ``url``; a clear :class:`ValidationError` if none is known."""
+    scheme = scheme_of(url)
+    extra: str | None = None
+    if scheme in _registered[role]:
+        target: Any = _registered[role][scheme]
+    elif scheme in BUILTIN[role]:
+        target, extra = BUILTIN[role][scheme]
+    elif scheme in (plugins := _plugins(role)):
+        target = plugins[scheme]
+    else:
+        known = ", ".join(known_schemes(role))
+        raise ValidationError(
+            role, f"unknown scheme {scheme!r} in {url!r}; known schemes: {known} "
+            "(plugins add more through the 'socialfeed.backends' entry-point group)"
+        )
+    try:
+        cls = _load(target)
+    except ImportError as exc:
+        hint = f"pip install 'socialfeed[{extra}]'" if extra else "check the plugin's installation"
+        raise ValidationError(
+            role, f"the backend for {scheme!r} URLs cannot be imported ({exc}); {hint}"
+        ) from exc
+    return cls.from_url(url, settings)

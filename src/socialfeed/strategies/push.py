@@ -1,0 +1,54 @@
+"""Fan-out on write: every tweet is inserted into the precomputed feeds of active followers."""
+
+from __future__ import annotations
+
+import attrs
+
+from socialfeed import fanout
+from socialfeed.fanout import Demote, FanOut, Job, Purge, SyncFollow
+from socialfeed.interfaces import Backends
+from socialfeed.models import Tweet
+from socialfeed.strategies._merge import open_feed, page_from
+
+__all__ = ["PushStrategy"]
+
+
+@attrs.define
+class PushStrategy:
+    """Fan-out on write: ``create_tweet`` enqueues one job; workers insert the tweet into the feed
+    of the author and of every active follower, ``fanout_batch_size`` followers per cache call."""
+
+    name: str = "push"
+
+    def on_tweet(self, b: Backends, tweet: Tweet) -> None:
+        """Enqueue the fan-out."""
+        b.queue.submit(FanOut(tweet.author_id, (tweet.id,)))
+
+    def on_delete(self, b: Backends, tweet: Tweet) -> None:
+        """Enqueue removal from the feeds (readers already skip it)."""
+        b.queue.submit(Purge(tweet.author_id, tweet.id))
+
+    def on_follow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
+        """Enqueue the backfill."""
+        b.queue.submit(SyncFollow(follower_id, followee_id))
+
+    def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
+        """Enqueue the removal."""
+        b.queue.submit(SyncFollow(follower_id, followee_id))
+
+    def apply(self, b: Backends, job: Job) -> None:
+        """Apply one job."""
+        match job:
+            case FanOut(author_id, tweet_ids):
+                fanout.fan_out(b, author_id, tweet_ids)
+            case SyncFollow(follower_id, followee_id):
+                fanout.sync_follow(b, follower_id, followee_id)
+            case Purge(author_id, tweet_id):
+                fanout.purge(b, author_id, tweet_id)
+            case Demote(author_id):
+                recent = b.store.author_tweet_ids(author_id, None, b.settings.max_feed_length)
+                fanout.fan_out(b, author_id, recent)
+
+    def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
+        """The precomputed feed; below its floor, the store."""
+        return page_from(b, user_id, [open_feed(b, user_id, before, limit)], before, limit)

@@ -1,0 +1,47 @@
+"""Checks on input that crosses the public API; each failure names the field and the limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from socialfeed.errors import ValidationError
+from socialfeed.ids import MAX_ID
+
+__all__ = ["check_id", "check_limit", "check_text", "MAX_PAGE"]
+
+MAX_PAGE = 200
+"""The largest ``limit`` of one page."""
+
+
+def check_id(field: str, value: Any) -> int:
+    """An id: an ``int`` (not a bool) in ``1 .. 2**63-1``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValidationError(field, f"must be an integer in 1..{MAX_ID}, got {value!r}")
+    return value
+
+
+def check_limit(value: Any, maximum: int = MAX_PAGE) -> int:
+    """A page size in ``1 .. maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ValidationError("limit", f"must be an integer in 1..{maximum}, got {value!r}")
+    return value
+
+
+def check_text(value: Any, max_length: int, has_media: bool) -> str:
+    """Tweet text: a str of at most ``max_length`` characters, valid Unicode, no NUL; empty only
+    when the tweet has media."""
+    if not isinstance(value, str):
+        raise ValidationError("text", f"must be a str, got {type(value).__name__}")
+    if len(value) > max_length:
+        raise ValidationError(
+            "text", f"is {len(value)} characters long; the limit is {max_length}"
+        )
+    if not value.strip() and not has_media:
+        raise ValidationError("text", "must not be blank unless the tweet has media")
+    if "\x00" in value:
+        raise ValidationError("text", "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("text", "must be valid Unicode (it has a lone surrogate)") from None
+    return value
