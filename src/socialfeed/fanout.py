@@ -34,6 +34,8 @@ __all__ = [
     "job_from_dict",
     "job_to_dict",
     "purge",
+    "recent_tweet_ids",
+    "remove_author",
     "rebuild",
     "sync_follow",
 ]
@@ -83,11 +85,12 @@ def job_to_dict(job: Job) -> dict[str, Any]:
 
 def job_from_dict(data: dict[str, Any]) -> Job:
     """The job that :func:`job_to_dict` produced ``data`` from."""
-    fields = dict(data)
+    fields: dict[str, Any] = dict(data)
     cls = _JOB_TYPES[fields.pop("type")]
-    if "tweet_ids" in fields:
-        fields["tweet_ids"] = tuple(int(i) for i in fields["tweet_ids"])
-    return cls(**{k: int(v) if not isinstance(v, tuple) else v for k, v in fields.items()})
+    for name, value in fields.items():
+        is_list = isinstance(value, (list, tuple))
+        fields[name] = tuple(int(i) for i in value) if is_list else int(value)
+    return cls(**fields)
 
 
 def active_since(b: Backends) -> Any:
@@ -115,20 +118,44 @@ def fan_out(b: Backends, author_id: int, tweet_ids: Sequence[int]) -> None:
 
 
 def sync_follow(b: Backends, follower_id: int, followee_id: int) -> None:
-    """Backfill or remove ``followee_id``'s recent tweets in ``follower_id``'s feed until the feed
+    """Backfill or remove ``followee_id``'s tweets in ``follower_id``'s feed until the feed
     agrees with the edge as it is after the write."""
-    max_len = b.settings.max_feed_length
     following = bool(b.graph.followers_among(followee_id, [follower_id]))
     for _ in range(8):  # each pass re-checks the edge; it only repeats if the edge flips meanwhile
-        recent = b.store.author_tweet_ids(followee_id, None, max_len)
         if following:
-            b.cache.insert("feed", [follower_id], recent, max_len)
+            recent = recent_tweet_ids(b, followee_id)
+            b.cache.insert("feed", [follower_id], recent, b.settings.max_feed_length)
         else:
-            b.cache.remove("feed", [follower_id], recent)
+            remove_author(b, follower_id, followee_id)
         now_following = bool(b.graph.followers_among(followee_id, [follower_id]))
         if now_following == following:
             return
         following = now_following
+
+
+def remove_author(b: Backends, user_id: int, author_id: int) -> None:
+    """Remove every tweet of ``author_id`` from ``user_id``'s cached feed.
+
+    The feed is read and its tweets' authors looked up, rather than removing the author's newest
+    tweets: the author may have posted many more since the feed last received one.
+    """
+    found = b.cache.read("feed", user_id, None, b.settings.max_feed_length)
+    if found is None or not found.ids:
+        return
+    tweets = b.store.get_tweets(found.ids)
+    theirs = [i for i in found.ids if (t := tweets.get(i)) is not None and t.author_id == author_id]
+    if theirs:
+        b.cache.remove("feed", [user_id], theirs)
+
+
+def recent_tweet_ids(b: Backends, author_id: int) -> list[int]:
+    """The author's newest ``max_feed_length + 1`` tweet ids, for backfills.
+
+    One more than a feed holds: when the author has more tweets than that, inserting them all
+    overflows the feed, so its trim raises the floor above the oldest one, and the feed never
+    claims to hold older tweets of this author that were not inserted.
+    """
+    return b.store.author_tweet_ids(author_id, None, b.settings.max_feed_length + 1)
 
 
 def all_following(b: Backends, user_id: int) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -64,9 +65,7 @@ class SocialFeed:
 
     def __attrs_post_init__(self) -> None:
         self._ids = SnowflakeGenerator(self.settings.worker_id)
-        self._b = Backends(
-            self.store, self.graph, self.cache, self.queue, self.settings, self.now
-        )
+        self._b = Backends(self.store, self.graph, self.cache, self.queue, self.settings, self.now)
 
     @property
     def backends(self) -> Backends:
@@ -78,9 +77,7 @@ class SocialFeed:
         self.strategy.apply(self._b, job)
 
     # writes
-    def create_tweet(
-        self, user_id: int, text: str, media: Sequence[Media | str] = ()
-    ) -> Tweet:
+    def create_tweet(self, user_id: int, text: str, media: Sequence[Media | str] = ()) -> Tweet:
         """Post a tweet; ``media`` are :class:`Media` from :meth:`upload_media`, or their ids."""
         check_id("user_id", user_id)
         attached = self._resolve_media(media)
@@ -124,7 +121,9 @@ class SocialFeed:
         if tweet is None:
             raise NotFound(f"tweet {tweet_id} does not exist or was deleted")
         if tweet.author_id != user_id:
-            raise PermissionDenied(f"user {user_id} may not delete tweet {tweet_id} by another user")
+            raise PermissionDenied(
+                f"user {user_id} may not delete tweet {tweet_id} by another user"
+            )
         if self.store.mark_deleted(tweet_id) is None:
             return  # a concurrent delete won
         self.cache.forget_tweet(tweet_id)
@@ -197,7 +196,10 @@ class SocialFeed:
         )
 
     def _user_page(
-        self, fetch: Callable[[int, int | None, int], list[int]], user_id: int, limit: int,
+        self,
+        fetch: Callable[[int, int | None, int], list[int]],
+        user_id: int,
+        limit: int,
         cursor: str | None,
     ) -> UserPage:
         check_id("user_id", user_id)
@@ -271,6 +273,8 @@ class SocialFeed:
             if len(batch) >= 500:
                 sweep()
         sweep()
+        if sweep_uploads := getattr(self.media_store, "sweep_uploads", None):
+            sweep_uploads(older_than)  # temporary objects of uploads that died half way
         return removed
 
     # lifecycle
@@ -302,6 +306,11 @@ class SocialFeed:
 def _backend(role: registry.Role, value: Any, settings: Settings) -> Any:
     if isinstance(value, str):
         return registry.resolve(role, value, settings)
+    fsspec = sys.modules.get("fsspec")
+    if role == "media" and fsspec is not None and isinstance(value, fsspec.AbstractFileSystem):
+        from socialfeed.backends.fsspec import FsspecMediaStore
+
+        return FsspecMediaStore.from_filesystem(value)
     return value
 
 
@@ -340,5 +349,3 @@ def connect(
     )
     sf.queue.start(sf.apply_job, workers)
     return sf
-
-

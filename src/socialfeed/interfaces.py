@@ -168,7 +168,7 @@ class FeedCache(Protocol):
         """Cache tweets; a tweet forgotten by :meth:`forget_tweet` is not cached again."""
 
     def forget_tweet(self, tweet_id: int) -> None:
-        """Drop a deleted tweet and keep a tombstone so a racing :meth:`put_tweets` can't revive it."""
+        """Drop a deleted tweet, with a tombstone so a racing :meth:`put_tweets` can't revive it."""
 
     def close(self) -> None:
         """Release connections."""

@@ -1,9 +1,10 @@
-"""URL scheme -> backend: how ``connect(store=..., cache=..., media=..., queue=...)`` finds a backend.
+"""URL scheme -> backend: how ``connect(store=, cache=, media=, queue=)`` finds a backend.
 
-Built-in backends are lazy ``"module:Class"`` strings, so ``import socialfeed`` imports neither redis
-nor SQLAlchemy. Plugins register through the entry-point group ``socialfeed.backends`` with names of
-the form ``<role>.<scheme>``, e.g. ``store.cassandra = "my_pkg.store:CassandraStore"``. A backend
-class is built with ``Class.from_url(url, settings)``.
+Built-in backends are lazy ``"module:Class"`` strings, so ``import socialfeed`` imports neither
+redis nor SQLAlchemy. Plugins register through the entry-point group ``socialfeed.backends``
+with names of the form ``<role>.<scheme>``, e.g.
+``store.cassandra = "my_pkg.store:CassandraStore"``. A backend class is built with
+``Class.from_url(url, settings)``.
 """
 
 from __future__ import annotations
@@ -44,11 +45,9 @@ BUILTIN: dict[str, dict[str, tuple[str, str | None]]] = {
         "mariadb": (_SQL_CACHE, "mysql"),
     },
     "media": {
-        "memory": (_FSSPEC, "media"),
-        "file": (_FSSPEC, "media"),
+        "memory": (_FSSPEC, None),
+        "file": (_FSSPEC, None),
         "s3": (_FSSPEC, "s3"),
-        "gs": (_FSSPEC, "media"),
-        "az": (_FSSPEC, "media"),
     },
     "queue": {
         "inline": ("socialfeed.backends.memory:InlineQueue", None),
@@ -82,6 +81,14 @@ def _plugins(role: str) -> dict[str, Any]:
     return found
 
 
+def _fsspec_knows(scheme: str) -> bool:
+    try:
+        import fsspec
+    except ImportError:  # pragma: no cover - fsspec is a core dependency
+        return False
+    return scheme in fsspec.available_protocols()
+
+
 def known_schemes(role: Role) -> list[str]:
     """Every scheme ``role`` URLs may use: built-in, registered and from plugins."""
     return sorted({*BUILTIN[role], *_registered[role], *_plugins(role)})
@@ -106,11 +113,14 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
         target, extra = BUILTIN[role][scheme]
     elif scheme in (plugins := _plugins(role)):
         target = plugins[scheme]
+    elif role == "media" and _fsspec_knows(scheme):
+        target = _FSSPEC
     else:
         known = ", ".join(known_schemes(role))
         raise ValidationError(
-            role, f"unknown scheme {scheme!r} in {url!r}; known schemes: {known} "
-            "(plugins add more through the 'socialfeed.backends' entry-point group)"
+            role,
+            f"unknown scheme {scheme!r} in {url!r}; known schemes: {known} "
+            "(plugins add more through the 'socialfeed.backends' entry-point group)",
         )
     try:
         cls = _load(target)

@@ -7,7 +7,7 @@ from typing import Any
 from socialfeed.errors import ValidationError
 from socialfeed.ids import MAX_ID
 
-__all__ = ["check_id", "check_limit", "check_text", "MAX_PAGE"]
+__all__ = ["MAX_PAGE", "check_id", "check_limit", "check_text"]
 
 MAX_PAGE = 200
 """The largest ``limit`` of one page."""
@@ -33,9 +33,7 @@ def check_text(value: Any, max_length: int, has_media: bool) -> str:
     if not isinstance(value, str):
         raise ValidationError("text", f"must be a str, got {type(value).__name__}")
     if len(value) > max_length:
-        raise ValidationError(
-            "text", f"is {len(value)} characters long; the limit is {max_length}"
-        )
+        raise ValidationError("text", f"is {len(value)} characters long; the limit is {max_length}")
     if not value.strip() and not has_media:
         raise ValidationError("text", "must not be blank unless the tweet has media")
     if "\x00" in value:

@@ -117,7 +117,9 @@ class MemoryStore:
             self._following[follower_id].remove(followee_id)
             return len(followers)
 
-    def _page(self, index: dict[int, Any], user_id: int, after: int | None, limit: int) -> list[int]:
+    def _page(
+        self, index: dict[int, Any], user_id: int, after: int | None, limit: int
+    ) -> list[int]:
         with self._lock:
             ids = index.get(user_id)
             if not ids:
@@ -393,5 +395,3 @@ class ThreadQueue:
         for t in self._threads:
             t.join()
         self._threads.clear()
-
-

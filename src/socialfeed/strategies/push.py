@@ -46,8 +46,7 @@ class PushStrategy:
             case Purge(author_id, tweet_id):
                 fanout.purge(b, author_id, tweet_id)
             case Demote(author_id):
-                recent = b.store.author_tweet_ids(author_id, None, b.settings.max_feed_length)
-                fanout.fan_out(b, author_id, recent)
+                fanout.fan_out(b, author_id, fanout.recent_tweet_ids(b, author_id))
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed; below its floor, the store."""

@@ -1,0 +1,144 @@
+"""The benchmark harness: rows of figure, same-run baseline and ratio; medians; JSON; progress."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import attrs
+
+__all__ = ["GROUPS", "BenchContext", "Row", "median_of", "percentile", "run", "table", "timed"]
+
+GROUPS = ("socialfeed.bench.memory", "socialfeed.bench.redis", "socialfeed.bench.sql")
+"""Modules holding workloads; a group whose backend is not installed is reported and skipped."""
+
+
+@attrs.frozen
+class Row:
+    """One figure of one workload (the JSON keys of BENCHMARKS.md)."""
+
+    id: str
+    figure: str
+    value: float | None
+    baseline: float | None
+    target: str
+    meets: bool | None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """``value / baseline`` where both exist."""
+        if self.value is None or not self.baseline:
+            return None
+        return self.value / self.baseline
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as BENCHMARKS.md's JSON object."""
+        ratio = self.ratio
+        return {
+            "id": self.id,
+            "figure": self.figure,
+            "value": self.value,
+            "baseline": self.baseline,
+            "ratio": None if ratio is None else round(ratio, 3),
+            "target": self.target,
+            "meets": self.meets,
+            "note": self.note,
+        }
+
+
+@attrs.define
+class BenchContext:
+    """What a workload gets: sizes (``quick``), server URLs, repeats and a progress printer."""
+
+    quick: bool = False
+    repeats: int = 3
+    redis_url: str = "redis://127.0.0.1:6379/13"
+    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    out: TextIO = sys.stderr
+
+    def progress(self, message: str) -> None:
+        """Print a progress line."""
+        print(f"  .. {message}", file=self.out, flush=True)
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) of ``samples``, nearest rank."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def timed(fn: Callable[[], object], n: int) -> list[float]:
+    """Call ``fn`` ``n`` times; the latencies in microseconds."""
+    out = []
+    clock = time.perf_counter
+    for _ in range(n):
+        start = clock()
+        fn()
+        out.append((clock() - start) * 1e6)
+    return out
+
+
+def median_of(ctx: BenchContext, measure: Callable[[], float]) -> float:
+    """The median of ``ctx.repeats`` runs of ``measure``."""
+    return statistics.median(measure() for _ in range(ctx.repeats))
+
+
+def _workloads(only: set[str] | None, ctx: BenchContext) -> list[tuple[str, Callable[..., Any]]]:
+    found: list[tuple[str, Callable[..., Any]]] = []
+    for group in GROUPS:
+        try:
+            module = importlib.import_module(group)
+        except ImportError as exc:
+            ctx.progress(f"skipping {group}: {exc}")
+            continue
+        for wid, fn in module.WORKLOADS.items():
+            if only is None or wid in only:
+                found.append((wid, fn))
+    return sorted(found, key=lambda item: int(item[0][1:]))
+
+
+def table(rows: Sequence[Row]) -> str:
+    """The rows as an aligned text table."""
+    head = ("id", "figure", "value", "baseline", "ratio", "target", "meets")
+    lines = [head]
+    for r in rows:
+        ratio = r.ratio
+        lines.append(
+            (
+                r.id,
+                r.figure,
+                "-" if r.value is None else f"{r.value:,.1f}",
+                "-" if r.baseline is None else f"{r.baseline:,.1f}",
+                "-" if ratio is None else f"{ratio:.2f}x",
+                r.target,
+                {True: "yes", False: "NO", None: "-"}[r.meets] + (f" ({r.note})" if r.note else ""),
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def run(ctx: BenchContext, only: set[str] | None = None, json_path: str | None = None) -> list[Row]:
+    """Run the workloads (all, or the ids in ``only``), print the table, optionally write JSON."""
+    rows: list[Row] = []
+    for wid, fn in _workloads(only, ctx):
+        ctx.progress(f"{wid} ...")
+        try:
+            rows.extend(fn(ctx))
+        except Exception as exc:  # a workload whose server is down is reported, not fatal
+            rows.append(Row(wid, "error", None, None, "", None, f"{type(exc).__name__}: {exc}"))
+    print(table(rows))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump([r.as_json() for r in rows], f, indent=2)
+    return rows

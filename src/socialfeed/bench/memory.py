@@ -1,0 +1,51 @@
+"""W9: ``get_feed`` p50 on the memory backend, zipf-10k, hybrid."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import socialfeed
+from socialfeed.bench.data import TEXT, zipf_graph
+from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, timed
+
+__all__ = ["WORKLOADS", "w9"]
+
+
+def w9(ctx: BenchContext) -> list[Row]:
+    """Build zipf-10k in memory (hybrid), one tweet per user, then time random feed reads."""
+    users = 1_000 if ctx.quick else 10_000
+    reads = 2_000 if ctx.quick else 10_000
+    ctx.progress(f"W9: zipf graph of {users:,} users")
+    edges = zipf_graph(users)
+    sf = socialfeed.connect()
+    for follower, followee in edges:
+        sf.follow(follower, followee)
+    for u in range(1, users + 1):
+        sf.get_feed(u)  # everyone active, so fan-out reaches them
+    ctx.progress("W9: posting")
+    for u in range(1, users + 1):
+        sf.create_tweet(u, TEXT)
+    rng = random.Random(9)
+    sample = [rng.randint(1, users) for _ in range(reads)]
+    for u in sample[:500]:
+        sf.get_feed(u)  # warm up
+
+    # Baseline: the same page served from a plain dict of newest-first lists of tweets.
+    feeds = {u: [t for t in sf.get_feed(u).items] for u in set(sample)}
+
+    def measure(fn: Callable[[int], object]) -> Callable[[], float]:
+        def once() -> float:
+            it = iter(sample)
+            return percentile(timed(lambda: fn(next(it)), len(sample)), 50)
+
+        return once
+
+    ctx.progress("W9: reading")
+    value = median_of(ctx, measure(lambda u: sf.get_feed(u, limit=20)))
+    baseline = median_of(ctx, measure(lambda u: tuple(feeds[u][:20])))
+    sf.close()
+    return [Row("W9", "get_feed p50 us (memory, hybrid)", value, baseline, "<= 30 us", value <= 30)]
+
+
+WORKLOADS = {"W9": w9}
