@@ -22,7 +22,9 @@ def test_demo_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_m_is_the_same_program() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "socialfeed", "plan", "--tweets-per-day", "86400"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "tweets/s (average)" in out.stdout and " 1.0" in out.stdout
 

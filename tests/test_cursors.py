@@ -29,7 +29,9 @@ def test_random_strings_are_rejected_or_canonical(text: str) -> None:
 def test_any_single_character_change_is_caught(position: int, data: st.DataObject) -> None:
     cursor = encode_cursor("tweets", position)
     i = data.draw(st.integers(0, len(cursor) - 1))
-    c = data.draw(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
+    c = data.draw(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    )
     tampered = cursor[:i] + c + cursor[i + 1 :]
     if tampered != cursor:
         with pytest.raises(ValidationError):

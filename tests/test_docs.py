@@ -1,4 +1,4 @@
-"""Every ```python block of README.md and docs/*.md runs: a page's blocks in order, one namespace."""
+"""Every ```python block of README.md and docs/*.md runs (per page: in order, one namespace)."""
 
 from __future__ import annotations
 
@@ -39,5 +39,3 @@ def test_examples_are_included_in_docs() -> None:
     docs = "".join(p.read_text() for p in PAGES)
     for example in examples:
         assert example.name in docs, f"{example.name} is not shown in any docs page"
-
-

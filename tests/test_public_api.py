@@ -33,7 +33,10 @@ def test_exported_names_are_pinned() -> None:
 
 
 def test_import_is_light() -> None:
-    code = "import socialfeed, sys; print(sorted(m for m in ('redis', 'sqlalchemy', 'fsspec') if m in sys.modules))"
+    code = (
+        "import socialfeed, sys; "
+        "print(sorted(m for m in ('redis', 'sqlalchemy', 'fsspec') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -41,13 +44,24 @@ def test_import_is_light() -> None:
 def test_error_tree() -> None:
     assert issubclass(errors.ValidationError, ValueError)
     assert issubclass(errors.NotFound, LookupError)
-    for cls in (errors.ValidationError, errors.NotFound, errors.PermissionDenied, errors.BackendError):
+    for cls in (
+        errors.ValidationError,
+        errors.NotFound,
+        errors.PermissionDenied,
+        errors.BackendError,
+    ):
         assert issubclass(cls, errors.SocialFeedError)
         assert getattr(socialfeed, cls.__name__) is cls
 
 
 def test_models_and_settings_are_frozen() -> None:
-    for cls in (socialfeed.Tweet, socialfeed.Media, socialfeed.FeedPage, socialfeed.UserPage, socialfeed.Settings):
+    for cls in (
+        socialfeed.Tweet,
+        socialfeed.Media,
+        socialfeed.FeedPage,
+        socialfeed.UserPage,
+        socialfeed.Settings,
+    ):
         assert attrs.has(cls)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         socialfeed.Settings().max_feed_length = 3  # type: ignore[misc]
@@ -63,8 +77,14 @@ def test_settings_defaults_match_the_contract() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("max_feed_length", 0), ("celebrity_threshold", -1), ("worker_id", 1024), ("fanout_batch_size", True),
-     ("active_window", 5), ("cdn_base_urls", {"us": 3})],
+    [
+        ("max_feed_length", 0),
+        ("celebrity_threshold", -1),
+        ("worker_id", 1024),
+        ("fanout_batch_size", True),
+        ("active_window", 5),
+        ("cdn_base_urls", {"us": 3}),
+    ],
 )
 def test_settings_are_validated(field: str, value: object) -> None:
     with pytest.raises(socialfeed.ValidationError, match=field):
@@ -73,16 +93,43 @@ def test_settings_are_validated(field: str, value: object) -> None:
 
 def test_facade_signatures() -> None:
     sig = inspect.signature
-    assert list(sig(socialfeed.SocialFeed.create_tweet).parameters) == ["self", "user_id", "text", "media"]
-    assert str(sig(socialfeed.SocialFeed.get_feed)) == "(self, user_id: 'int', limit: 'int' = 20, cursor: 'str | None' = None) -> 'FeedPage'"
-    assert sig(socialfeed.SocialFeed.delete_tweet).parameters["user_id"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert list(sig(socialfeed.connect).parameters) == ["store", "cache", "media", "queue", "workers", "strategy", "settings"]
-    for name in ("TweetStore", "FollowGraph", "FeedCache", "MediaStore", "FanoutQueue", "FeedStrategy"):
+    assert list(sig(socialfeed.SocialFeed.create_tweet).parameters) == [
+        "self",
+        "user_id",
+        "text",
+        "media",
+    ]
+    assert (
+        str(sig(socialfeed.SocialFeed.get_feed))
+        == "(self, user_id: 'int', limit: 'int' = 20, cursor: 'str | None' = None) -> 'FeedPage'"
+    )
+    assert (
+        sig(socialfeed.SocialFeed.delete_tweet).parameters["user_id"].kind
+        is inspect.Parameter.KEYWORD_ONLY
+    )
+    assert list(sig(socialfeed.connect).parameters) == [
+        "store",
+        "cache",
+        "media",
+        "queue",
+        "workers",
+        "strategy",
+        "settings",
+    ]
+    for name in (
+        "TweetStore",
+        "FollowGraph",
+        "FeedCache",
+        "MediaStore",
+        "FanoutQueue",
+        "FeedStrategy",
+    ):
         assert getattr(interfaces, name)._is_protocol
 
 
 def test_every_public_name_has_a_docstring() -> None:
-    import pkgutil, importlib
+    import importlib
+    import pkgutil
 
     missing = []
     for info in pkgutil.walk_packages(socialfeed.__path__, "socialfeed."):
@@ -108,7 +155,9 @@ def test_context_manager_closes() -> None:
 
 
 def test_unknown_schemes_list_the_known_ones() -> None:
-    with pytest.raises(socialfeed.ValidationError, match=r"known schemes: .*memory.*postgresql.*sqlite"):
+    with pytest.raises(
+        socialfeed.ValidationError, match=r"known schemes: .*memory.*postgresql.*sqlite"
+    ):
         socialfeed.connect(store="cassandra://x")
     with pytest.raises(socialfeed.ValidationError, match="strategy"):
         socialfeed.connect(strategy="magic")

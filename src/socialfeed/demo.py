@@ -105,7 +105,8 @@ def run_demo(users: int = 3_000, tweets: int = 30_000, seed: int = 1) -> None:
         now = datetime.now(UTC)
         print(f"\nHome feed of user {viewer} (follows {sf.following_count(viewer)}):")
         for t in sf.get_feed(viewer, limit=8).items:
-            print(f"  @user{t.author_id} · {_ago(t, now)}  {t.text}")
+            pics = f"  [{len(t.media)} image]" if t.media else ""
+            print(f"  @user{t.author_id} · {_ago(t, now)}  {t.text}{pics}")
         print("\nImages attached to tweets, by viewer region:")
         for m in images[:2]:
             print(f"  {m.id[:20]}… {m.content_type} {m.size} B")

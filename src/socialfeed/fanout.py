@@ -34,9 +34,9 @@ __all__ = [
     "job_from_dict",
     "job_to_dict",
     "purge",
+    "rebuild",
     "recent_tweet_ids",
     "remove_author",
-    "rebuild",
     "sync_follow",
 ]
 

@@ -48,6 +48,9 @@ class MemoryStore:
         self._followers: defaultdict[int, Any] = defaultdict(SortedList)
         self._following: defaultdict[int, Any] = defaultdict(SortedList)
         self._media_refs: defaultdict[str, int] = defaultdict(int)
+        # min_followers -> users with at least that many followers, kept up to date on every
+        # follow once a threshold has been asked for (celebrities are few: reads stay cheap).
+        self._popular: dict[int, set[int]] = {}
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> MemoryStore:
@@ -105,7 +108,11 @@ class MemoryStore:
                 return None
             followers.add(follower_id)
             self._following[follower_id].add(followee_id)
-            return len(followers)
+            count = len(followers)
+            for minimum, popular in self._popular.items():
+                if count >= minimum:
+                    popular.add(followee_id)
+            return count
 
     def remove_follow(self, follower_id: int, followee_id: int) -> int | None:
         """Remove an edge; the followee's follower count after, or None if absent."""
@@ -115,7 +122,11 @@ class MemoryStore:
                 return None
             followers.remove(follower_id)
             self._following[follower_id].remove(followee_id)
-            return len(followers)
+            count = len(followers)
+            for minimum, popular in self._popular.items():
+                if count < minimum:
+                    popular.discard(followee_id)
+            return count
 
     def _page(
         self, index: dict[int, Any], user_id: int, after: int | None, limit: int
@@ -154,12 +165,17 @@ class MemoryStore:
     def following_with_min_followers(self, user_id: int, min_followers: int) -> list[int]:
         """Followees of ``user_id`` with at least ``min_followers`` followers."""
         with self._lock:
-            followers = self._followers
-            return [
-                a
-                for a in self._following.get(user_id, ())
-                if len(followers.get(a, ())) >= min_followers
-            ]
+            popular = self._popular.get(min_followers)
+            if popular is None:
+                popular = self._popular[min_followers] = {
+                    u for u, f in self._followers.items() if len(f) >= min_followers
+                }
+            following = self._following.get(user_id)
+            if not following or not popular:
+                return []
+            if len(popular) < len(following):
+                return sorted(a for a in popular if a in following)
+            return [a for a in following if a in popular]
 
     # HomeTimelineSupport
     def home_tweet_ids(self, user_id: int, before: int | None, limit: int) -> list[int]:
