@@ -177,8 +177,6 @@ class SocialFeed:
             items.extend(tweets[i] for i in ids if i in tweets)
             before = ids[-1]
         cursor_out = encode_cursor("tweets", items[-1].id) if more and items else None
-        if more and not items and before is not None:
-            cursor_out = encode_cursor("tweets", before)
         return FeedPage(tuple(items), cursor_out)
 
     def get_feed(self, user_id: int, limit: int = 20, cursor: str | None = None) -> FeedPage:
@@ -240,6 +238,8 @@ class SocialFeed:
         """The URL viewers in ``region`` fetch the media from: the region's CDN (else the default
         CDN, key ``None``), else the media store's own URL."""
         media_id = media.id if isinstance(media, Media) else media
+        if region is not None and not isinstance(region, str):
+            raise ValidationError("region", f"must be a region name (str) or None, got {region!r}")
         if not isinstance(media_id, str) or not self.media_store.get([media_id]):
             raise NotFound(f"media {media_id!r} does not exist")
         cdn = self.settings.cdn_base_urls

@@ -52,21 +52,24 @@ def page_all(sf: SocialFeed, user_id: int, sizes: Callable[[], int]) -> list[int
 # Half the draws come from a handful of users, so follows, posts and reads meet often.
 _user = st.integers(1, 6) | st.integers(1, USERS)
 _index = st.integers(0, 10_000)
+_post = st.tuples(st.just("post"), _user | st.integers(1, 3), _user)
 _step = st.one_of(
+    _post,
+    _post,
+    _post,  # posts are the most common step, so feeds grow past max_feed_length
     st.tuples(st.just("follow"), _user, _user),
     st.tuples(st.just("follow"), _user, st.integers(1, 3)),  # a few popular accounts
     st.tuples(st.just("unfollow"), _index, _user),  # an existing edge, picked by index
-    st.tuples(st.just("post"), _user, _user),
-    st.tuples(st.just("post"), st.integers(1, 3), _user),
     st.tuples(st.just("delete"), _index, _user),  # a live tweet, picked by index
+    st.tuples(st.just("read"), _user, st.integers(1, 7)),
     st.tuples(st.just("read"), _user, st.integers(1, 7)),
     st.tuples(st.just("drain"), _user, _user),
 )
 
 
-def histories(max_size: int = 80) -> Any:
+def histories(max_size: int = 100) -> Any:
     """A hypothesis strategy of random histories."""
-    return st.lists(_step, min_size=min(25, max_size), max_size=max_size)
+    return st.lists(_step, min_size=min(30, max_size), max_size=max_size)
 
 
 def check_history(sf: SocialFeed, history: list[tuple[str, int, int]], sizes: Any) -> None:
