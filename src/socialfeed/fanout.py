@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from socialfeed.interfaces import Backends, ListKind
+from socialfeed.interfaces import Backends, FanoutBatchSupport, ListKind
 
 __all__ = [
     "Demote",
@@ -31,6 +31,7 @@ __all__ = [
     "active_since",
     "all_following",
     "fan_out",
+    "fan_out_many",
     "job_from_dict",
     "job_to_dict",
     "purge",
@@ -80,7 +81,8 @@ _JOB_TYPES: dict[str, type[Job]] = {
 
 def job_to_dict(job: Job) -> dict[str, Any]:
     """A JSON-ready dict for ``job`` (what a queue backend serializes)."""
-    return {"type": type(job).__name__, **attrs.asdict(job, retain_collection_types=False)}
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(job).items()}
+    return {"type": type(job).__name__, **fields}
 
 
 def job_from_dict(data: dict[str, Any]) -> Job:
@@ -99,22 +101,48 @@ def active_since(b: Backends) -> Any:
 
 
 def fan_out(b: Backends, author_id: int, tweet_ids: Sequence[int]) -> None:
-    """Insert ``tweet_ids`` into the feeds of the author and of every active follower, batch by
-    batch; then remove them from anyone in a batch who no longer follows the author."""
+    """Insert ``tweet_ids`` into the feeds of the author and of every active follower."""
+    fan_out_many(b, [(author_id, tweet_ids)])
+
+
+def fan_out_many(b: Backends, posts: Sequence[tuple[int, Sequence[int]]]) -> None:
+    """Fan out several ``(author_id, tweet_ids)`` together, in rounds: each round takes the next
+    ``fanout_batch_size`` followers of every author, finds the active ones with one
+    ``active_among``, inserts with one cache call per batch (one call for all of them where the
+    cache has :class:`~socialfeed.interfaces.FanoutBatchSupport`), then takes the ids out again
+    for anyone who unfollowed meanwhile. The author's own feed goes with the first round."""
     s = b.settings
     since = active_since(b)
-    b.cache.insert("feed", b.cache.active_among([author_id], since), tweet_ids, s.max_feed_length)
-    after: int | None = None
-    while batch := b.graph.followers(author_id, after, s.fanout_batch_size):
-        after = batch[-1]
-        active = b.cache.active_among(batch, since)
-        if not active:
-            continue
-        b.cache.insert("feed", active, tweet_ids, s.max_feed_length)
-        still = b.graph.followers_among(author_id, active)
-        gone = [u for u in active if u not in still]
-        if gone:
-            b.cache.remove("feed", gone, tweet_ids)
+    cursors: dict[int, int | None] = {}  # post index -> last follower seen (None: not started)
+    pending = list(range(len(posts)))
+    first = True
+    while pending:
+        batches: list[tuple[int, list[int]]] = []
+        more: list[int] = []
+        for n in pending:
+            author, _ = posts[n]
+            followers = b.graph.followers(author, cursors.get(n), s.fanout_batch_size)
+            if len(followers) == s.fanout_batch_size:
+                cursors[n] = followers[-1]
+                more.append(n)
+            batches.append((n, [author, *followers] if first else followers))
+        pending, first = more, False
+        active = set(b.cache.active_among(sorted({u for _, keys in batches for u in keys}), since))
+        writes = [(n, [u for u in keys if u in active]) for n, keys in batches]
+        writes = [(n, keys) for n, keys in writes if keys]
+        if isinstance(b.cache, FanoutBatchSupport):
+            b.cache.insert_many(
+                "feed", [(keys, posts[n][1]) for n, keys in writes], s.max_feed_length
+            )
+        else:
+            for n, keys in writes:
+                b.cache.insert("feed", keys, posts[n][1], s.max_feed_length)
+        for n, keys in writes:
+            author, ids = posts[n]
+            still = b.graph.followers_among(author, keys)
+            gone = [u for u in keys if u not in still and u != author]
+            if gone:
+                b.cache.remove("feed", gone, ids)
 
 
 def sync_follow(b: Backends, follower_id: int, followee_id: int) -> None:

@@ -72,9 +72,9 @@ class SocialFeed:
         """The bundle the strategy works on (for workers and tests)."""
         return self._b
 
-    def apply_job(self, job: Job) -> None:
-        """Apply one fan-out job (what a queue worker calls)."""
-        self.strategy.apply(self._b, job)
+    def apply_jobs(self, jobs: Sequence[Job]) -> None:
+        """Apply a batch of fan-out jobs (what a queue worker calls)."""
+        self.strategy.apply(self._b, jobs)
 
     # writes
     def create_tweet(self, user_id: int, text: str, media: Sequence[Media | str] = ()) -> Tweet:
@@ -347,5 +347,5 @@ def connect(
         strategy=strategy,
         settings=settings,
     )
-    sf.queue.start(sf.apply_job, workers)
+    sf.queue.start(sf.apply_jobs, workers)
     return sf

@@ -31,8 +31,10 @@ __all__ = [
     "BUILDING",
     "Backends",
     "CachedSlice",
+    "FanoutBatchSupport",
     "FanoutQueue",
     "FeedCache",
+    "FeedReadSupport",
     "FeedStrategy",
     "FollowGraph",
     "HomeTimelineSupport",
@@ -175,6 +177,34 @@ class FeedCache(Protocol):
 
 
 @runtime_checkable
+class FeedReadSupport(Protocol):
+    """Optional ability of a FeedCache: the reads of one ``get_feed`` in fewer round trips."""
+
+    def touch_and_read(
+        self, user_id: int, now: datetime, limit: int
+    ) -> tuple[datetime | None, CachedSlice | None]:
+        """``touch(user_id, now)`` and ``read("feed", user_id, None, limit)`` as one operation."""
+
+    def read_many(
+        self, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
+    ) -> list[CachedSlice | None]:
+        """``read(kind, key, before, limit)`` for each key, in order, as one operation."""
+
+
+@runtime_checkable
+class FanoutBatchSupport(Protocol):
+    """Optional ability of a FeedCache: the writes of many fan-out batches in one operation."""
+
+    def insert_many(
+        self,
+        kind: ListKind,
+        batches: Sequence[tuple[Sequence[int], Sequence[int]]],
+        max_length: int,
+    ) -> None:
+        """``insert(kind, keys, ids, max_length)`` for each ``(keys, ids)`` of ``batches``."""
+
+
+@runtime_checkable
 class MediaStore(Protocol):
     """Image and video bytes under content-derived ids."""
 
@@ -211,8 +241,9 @@ class MediaStore(Protocol):
 class FanoutQueue(Protocol):
     """Carries fan-out jobs from the facade to the workers that apply them."""
 
-    def start(self, handler: Callable[[Job], None], workers: int) -> None:
-        """Begin applying jobs with ``handler`` on ``workers`` in-process workers (0: none)."""
+    def start(self, handler: Callable[[Sequence[Job]], None], workers: int) -> None:
+        """Begin applying jobs on ``workers`` in-process workers (0: none). ``handler`` applies a
+        batch of jobs; a queue may hand it one job or several it took at once."""
 
     def submit(self, job: Job) -> None:
         """Enqueue a job (at-least-once: handlers must be idempotent)."""
@@ -254,8 +285,8 @@ class FeedStrategy(Protocol):
     def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
         """An edge was removed (``count``: the followee's follower count after it)."""
 
-    def apply(self, b: Backends, job: Job) -> None:
-        """Apply one queued job (on a worker). Idempotent."""
+    def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
+        """Apply a batch of queued jobs (on a worker). Idempotent."""
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """Ids of ``home(user_id)`` below ``before``, newest first, at most ``limit``; may also

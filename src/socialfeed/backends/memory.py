@@ -242,6 +242,31 @@ class MemoryFeedCache:
             end = entries.bisect_key_right(-lst.floor) if lst.floor else len(entries)
             return CachedSlice(tuple(entries.islice(start, min(end, start + limit))), lst.floor)
 
+    def read_many(
+        self, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
+    ) -> list[CachedSlice | None]:
+        """:meth:`read` for each key."""
+        with self._lock:
+            return [self.read(kind, key, before, limit) for key in keys]
+
+    def touch_and_read(
+        self, user_id: int, now: datetime, limit: int
+    ) -> tuple[datetime | None, CachedSlice | None]:
+        """:meth:`touch`, then :meth:`read` of the user's feed."""
+        with self._lock:
+            return self.touch(user_id, now), self.read("feed", user_id, None, limit)
+
+    def insert_many(
+        self,
+        kind: ListKind,
+        batches: Sequence[tuple[Sequence[int], Sequence[int]]],
+        max_length: int,
+    ) -> None:
+        """:meth:`insert` for each ``(keys, ids)``."""
+        with self._lock:
+            for keys, ids in batches:
+                self.insert(kind, keys, ids, max_length)
+
     def reset(self, kind: ListKind, key: int) -> None:
         """Start rebuilding the list."""
         with self._lock:
@@ -320,14 +345,14 @@ class InlineQueue:
     """Applies each job in the caller's thread as it is submitted: ``drain()`` has nothing to do."""
 
     def __init__(self) -> None:
-        self._handler: Callable[[Job], None] | None = None
+        self._handler: Callable[[Sequence[Job]], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> InlineQueue:
         """``inline``."""
         return cls()
 
-    def start(self, handler: Callable[[Job], None], workers: int) -> None:
+    def start(self, handler: Callable[[Sequence[Job]], None], workers: int) -> None:
         """Remember the handler; there are no workers."""
         self._handler = handler
 
@@ -335,7 +360,7 @@ class InlineQueue:
         """Apply ``job`` now."""
         if self._handler is None:
             raise RuntimeError("InlineQueue.start() was not called")
-        self._handler(job)
+        self._handler([job])
 
     def drain(self, timeout: float | None = None) -> None:
         """Nothing is ever pending."""
@@ -351,8 +376,9 @@ class ThreadQueue:
     would have touched are rebuilt from the store when their users next read).
     """
 
-    def __init__(self, retries: int = 3) -> None:
+    def __init__(self, retries: int = 3, batch: int = 64) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._batch = batch
         self._pending = 0
         self._idle = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -364,7 +390,7 @@ class ThreadQueue:
         """``thread``."""
         return cls()
 
-    def start(self, handler: Callable[[Job], None], workers: int) -> None:
+    def start(self, handler: Callable[[Sequence[Job]], None], workers: int) -> None:
         """Start ``workers`` daemon threads applying jobs with ``handler``."""
         for n in range(workers):
             t = threading.Thread(
@@ -373,22 +399,42 @@ class ThreadQueue:
             t.start()
             self._threads.append(t)
 
-    def _run(self, handler: Callable[[Job], None]) -> None:
-        while (job := self._jobs.get()) is not None:
-            for attempt in itertools.count(1):
-                try:
-                    handler(job)
+    def _run(self, handler: Callable[[Sequence[Job]], None]) -> None:
+        stopping = False
+        while not stopping:
+            jobs: list[Job] = []
+            first = self._jobs.get()
+            while first is not None:  # take what is already queued, up to the batch size
+                jobs.append(first)
+                if len(jobs) >= self._batch:
                     break
-                except Exception as exc:
-                    if attempt > self._retries:
-                        log.exception("fan-out job %r failed %d times; dropped", job, attempt)
-                        self.failed.append((job, exc))
+                try:
+                    first = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = first is None
+            if jobs:
+                self._apply(handler, jobs)
+
+    def _apply(self, handler: Callable[[Sequence[Job]], None], jobs: list[Job]) -> None:
+        try:
+            handler(jobs)
+        except Exception:
+            for job in jobs:  # apply one by one, so one bad job doesn't sink the others
+                for attempt in itertools.count(1):
+                    try:
+                        handler([job])
                         break
-                    time.sleep(0.01 * attempt)
-            with self._idle:
-                self._pending -= 1
-                if not self._pending:
-                    self._idle.notify_all()
+                    except Exception as exc:
+                        if attempt > self._retries:
+                            log.exception("fan-out job %r failed %d times; dropped", job, attempt)
+                            self.failed.append((job, exc))
+                            break
+                        time.sleep(0.01 * attempt)
+        with self._idle:
+            self._pending -= len(jobs)
+            if not self._pending:
+                self._idle.notify_all()
 
     def submit(self, job: Job) -> None:
         """Enqueue ``job``."""

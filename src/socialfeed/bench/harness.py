@@ -60,7 +60,7 @@ class BenchContext:
     repeats: int = 3
     redis_url: str = "redis://127.0.0.1:6379/13"
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    out: TextIO = sys.stderr
+    out: TextIO = attrs.field(factory=lambda: sys.stderr)
 
     def progress(self, message: str) -> None:
         """Print a progress line."""

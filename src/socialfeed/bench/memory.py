@@ -31,8 +31,10 @@ def w9(ctx: BenchContext) -> list[Row]:
     for u in sample[:500]:
         sf.get_feed(u)  # warm up
 
-    # Baseline: the same page served from a plain dict of newest-first lists of tweets.
-    feeds = {u: [t for t in sf.get_feed(u).items] for u in set(sample)}
+    # Baseline: a hand-written timeline, a dict of newest-first id lists plus a dict of tweets,
+    # read as a slice and hydrated by lookups (no validation, cursor, activity or celebrities).
+    feeds = {u: [t.id for t in sf.get_feed(u).items] for u in set(sample)}
+    tweets = {t.id: t for u in feeds for t in sf.get_feed(u).items}
 
     def measure(fn: Callable[[int], object]) -> Callable[[], float]:
         def once() -> float:
@@ -43,7 +45,7 @@ def w9(ctx: BenchContext) -> list[Row]:
 
     ctx.progress("W9: reading")
     value = median_of(ctx, measure(lambda u: sf.get_feed(u, limit=20)))
-    baseline = median_of(ctx, measure(lambda u: tuple(feeds[u][:20])))
+    baseline = median_of(ctx, measure(lambda u: tuple([tweets[i] for i in feeds[u][:20]])))
     sf.close()
     return [Row("W9", "get_feed p50 us (memory, hybrid)", value, baseline, "<= 30 us", value <= 30)]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from socialfeed import fanout
 from socialfeed.fanout import Demote, FanOut, Job
 from socialfeed.interfaces import Backends
-from socialfeed.strategies._merge import cached, open_feed, page_from
+from socialfeed.strategies._merge import cached_many, open_feed, page_from
 from socialfeed.strategies.push import PushStrategy
 
 __all__ = ["HybridStrategy"]
@@ -32,20 +34,25 @@ class HybridStrategy(PushStrategy):
         if count == b.settings.celebrity_threshold - 1:
             b.queue.submit(Demote(followee_id))
 
-    def apply(self, b: Backends, job: Job) -> None:
-        """Apply one job; a celebrity's new tweet goes to their celebrity list, not to followers."""
-        if isinstance(job, FanOut) and self._is_celebrity(b, job.author_id):
-            b.cache.insert("celebrity", [job.author_id], job.tweet_ids, b.settings.max_feed_length)
-            own = b.cache.active_among([job.author_id], fanout.active_since(b))
-            b.cache.insert("feed", own, job.tweet_ids, b.settings.max_feed_length)
-        else:
-            super().apply(b, job)
+    def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
+        """Apply a batch of jobs; a celebrity's new tweets go to their celebrity list (and their
+        own feed), not to their followers."""
+        ordinary: list[Job] = []
+        for job in jobs:
+            if isinstance(job, FanOut) and self._is_celebrity(b, job.author_id):
+                max_len = b.settings.max_feed_length
+                b.cache.insert("celebrity", [job.author_id], job.tweet_ids, max_len)
+                own = b.cache.active_among([job.author_id], fanout.active_since(b))
+                b.cache.insert("feed", own, job.tweet_ids, max_len)
+            else:
+                ordinary.append(job)
+        super().apply(b, ordinary)
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed merged with the followed celebrities' lists; deeper, the store."""
         feed = open_feed(b, user_id, before, limit)
         celebrities = b.graph.following_with_min_followers(user_id, b.settings.celebrity_threshold)
-        slices = [feed, *(cached(b, "celebrity", c, before, limit) for c in celebrities)]
+        slices = [feed, *cached_many(b, "celebrity", celebrities, before, limit)]
         return page_from(b, user_id, slices, before, limit)
 
     @staticmethod

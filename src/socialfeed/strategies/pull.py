@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from socialfeed.fanout import Job
@@ -30,7 +32,7 @@ class PullStrategy:
     def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
         """Nothing to precompute."""
 
-    def apply(self, b: Backends, job: Job) -> None:
+    def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
         """Pull enqueues no jobs; jobs left by another strategy are ignored."""
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:

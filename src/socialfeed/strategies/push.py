@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from socialfeed import fanout
@@ -36,17 +38,21 @@ class PushStrategy:
         """Enqueue the removal."""
         b.queue.submit(SyncFollow(follower_id, followee_id))
 
-    def apply(self, b: Backends, job: Job) -> None:
-        """Apply one job."""
-        match job:
-            case FanOut(author_id, tweet_ids):
-                fanout.fan_out(b, author_id, tweet_ids)
-            case SyncFollow(follower_id, followee_id):
-                fanout.sync_follow(b, follower_id, followee_id)
-            case Purge(author_id, tweet_id):
-                fanout.purge(b, author_id, tweet_id)
-            case Demote(author_id):
-                fanout.fan_out(b, author_id, fanout.recent_tweet_ids(b, author_id))
+    def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
+        """Apply a batch of jobs; the fan-outs among them go out together."""
+        posts: list[tuple[int, Sequence[int]]] = []
+        for job in jobs:
+            match job:
+                case FanOut(author_id, tweet_ids):
+                    posts.append((author_id, tweet_ids))
+                case Demote(author_id):
+                    posts.append((author_id, fanout.recent_tweet_ids(b, author_id)))
+                case SyncFollow(follower_id, followee_id):
+                    fanout.sync_follow(b, follower_id, followee_id)
+                case Purge(author_id, tweet_id):
+                    fanout.purge(b, author_id, tweet_id)
+        if posts:
+            fanout.fan_out_many(b, posts)
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed; below its floor, the store."""

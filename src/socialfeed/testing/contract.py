@@ -9,7 +9,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -281,9 +281,9 @@ class QueueContract:
         seen: list[Job] = []
         lock = threading.Lock()
 
-        def handler(job: Job) -> None:
+        def handler(jobs: Sequence[Job]) -> None:
             with lock:
-                seen.append(job)
+                seen.extend(jobs)
 
         queue.start(handler, self.workers)
         try:
@@ -299,7 +299,7 @@ class QueueContract:
         if not self.asynchronous:
             pytest.skip("jobs are applied as they are submitted")
         release = threading.Event()
-        queue.start(lambda job: release.wait(10), self.workers)
+        queue.start(lambda jobs: release.wait(10), self.workers)
         try:
             queue.submit(FanOut(1, (1,)))
             start = time.monotonic()
