@@ -1,6 +1,7 @@
 # Every target creates (or reuses) the virtualenv in .venv itself.
 PY ?= python3
 VENV := .venv
+export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench docs clean

@@ -116,7 +116,12 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
     elif role == "media" and _fsspec_knows(scheme):
         target = _FSSPEC
     else:
-        known = ", ".join(known_schemes(role))
+        known = ", ".join(
+            f"{name} (socialfeed[{BUILTIN[role][name][1]}])"
+            if name in BUILTIN[role] and BUILTIN[role][name][1]
+            else name
+            for name in known_schemes(role)
+        )
         raise ValidationError(
             role,
             f"unknown scheme {scheme!r} in {url!r}; known schemes: {known} "
