@@ -1,0 +1,234 @@
+"""The SQL schema (SQLAlchemy Core tables), versioned in a ``<prefix>meta`` table.
+
+:func:`store_tables` and :func:`cache_tables` build the tables under a name prefix (default
+``"socialfeed_"``), so several stores can share a database. :func:`ensure_schema` creates them on
+first use and refuses a database whose schema is newer than this code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import mysql
+
+from socialfeed.errors import BackendError
+
+__all__ = [
+    "CACHE_SCHEMA_VERSION",
+    "DEFAULT_PREFIX",
+    "STORE_SCHEMA_VERSION",
+    "CacheTables",
+    "StoreTables",
+    "UTCDateTime",
+    "cache_tables",
+    "ensure_schema",
+    "store_tables",
+]
+
+DEFAULT_PREFIX = "socialfeed_"
+STORE_SCHEMA_VERSION = 1
+"""The version of the store tables this code reads and writes."""
+CACHE_SCHEMA_VERSION = 1
+"""The version of the feed-cache tables this code reads and writes."""
+
+_MYSQL: dict[str, Any] = {
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+    "mysql_engine": "InnoDB",
+}
+_LONGTEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime: ``timestamptz`` on PostgreSQL, naive UTC elsewhere
+    (``DATETIME(6)`` on MySQL/MariaDB, so microseconds survive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        """``DATETIME(6)`` on MySQL/MariaDB."""
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """To UTC; naive (meaning UTC) except on PostgreSQL."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Back to an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _meta_table(md: MetaData, prefix: str) -> Table:
+    return Table(
+        f"{prefix}meta",
+        md,
+        Column("component", String(32), primary_key=True),
+        Column("schema_version", Integer, nullable=False),
+        **_MYSQL,
+    )
+
+
+@attrs.frozen
+class StoreTables:
+    """The store's tables: tweets, their media, follow edges and per-user counts."""
+
+    metadata: MetaData
+    meta: Table
+    tweets: Table
+    tweet_media: Table
+    follows: Table
+    user_counts: Table
+
+
+def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
+    """The store tables under ``prefix``.
+
+    Deleted tweets are removed (with their media rows), so every index holds live tweets only.
+    """
+    md = MetaData()
+    tweets = Table(
+        f"{prefix}tweets",
+        md,
+        Column("id", BigInteger, primary_key=True, autoincrement=False),
+        Column("author_id", BigInteger, nullable=False),
+        Column("text", _LONGTEXT, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        **_MYSQL,
+    )
+    Index(f"{prefix}tweets_author_id", tweets.c.author_id, tweets.c.id.desc())
+    media = Table(
+        f"{prefix}tweet_media",
+        md,
+        Column("tweet_id", BigInteger, nullable=False),
+        Column("position", SmallInteger, nullable=False),
+        Column("media_id", String(255), nullable=False),
+        Column("content_type", String(255), nullable=False),
+        Column("size", BigInteger, nullable=False),
+        PrimaryKeyConstraint("tweet_id", "position"),
+        **_MYSQL,
+    )
+    Index(f"{prefix}tweet_media_media", media.c.media_id)
+    follows = Table(
+        f"{prefix}follows",
+        md,
+        Column("follower_id", BigInteger, nullable=False),
+        Column("followee_id", BigInteger, nullable=False),
+        PrimaryKeyConstraint("follower_id", "followee_id"),
+        **_MYSQL,
+    )
+    Index(f"{prefix}follows_reverse", follows.c.followee_id, follows.c.follower_id, unique=True)
+    counts = Table(
+        f"{prefix}user_counts",
+        md,
+        Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("followers", BigInteger, nullable=False, server_default="0"),
+        Column("following", BigInteger, nullable=False, server_default="0"),
+        **_MYSQL,
+    )
+    Index(f"{prefix}user_counts_followers", counts.c.followers)  # hybrid: who is a celebrity
+    return StoreTables(md, _meta_table(md, prefix), tweets, media, follows, counts)
+
+
+@attrs.frozen
+class CacheTables:
+    """The feed cache's tables: id lists with a floor, their entries, last-seen, hot tweets."""
+
+    metadata: MetaData
+    meta: Table
+    lists: Table
+    entries: Table
+    seen: Table
+    hot: Table
+
+
+def cache_tables(prefix: str = DEFAULT_PREFIX) -> CacheTables:
+    """The feed-cache tables under ``prefix``.
+
+    A list's floor is ``NULL`` while it is being rebuilt (``BUILDING`` = 2**63 does not fit a
+    BIGINT); ``size`` is its number of entries, kept exact so trimming needs no counting.
+    """
+    md = MetaData()
+    lists = Table(
+        f"{prefix}cache_lists",
+        md,
+        Column("kind", SmallInteger, nullable=False),
+        Column("list_key", BigInteger, nullable=False),
+        Column("floor", BigInteger, nullable=True),
+        Column("size", Integer, nullable=False),
+        PrimaryKeyConstraint("kind", "list_key"),
+        **_MYSQL,
+    )
+    entries = Table(
+        f"{prefix}cache_entries",
+        md,
+        Column("kind", SmallInteger, nullable=False),
+        Column("list_key", BigInteger, nullable=False),
+        Column("tweet_id", BigInteger, nullable=False),
+        PrimaryKeyConstraint("kind", "list_key", "tweet_id"),
+        **_MYSQL,
+    )
+    seen = Table(
+        f"{prefix}cache_seen",
+        md,
+        Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("seen_at", UTCDateTime, nullable=False),
+        **_MYSQL,
+    )
+    hot = Table(
+        f"{prefix}cache_tweets",
+        md,
+        Column("tweet_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("tombstone", Boolean, nullable=False),
+        Column("body", _LONGTEXT, nullable=True),
+        **_MYSQL,
+    )
+    return CacheTables(md, _meta_table(md, prefix), lists, entries, seen, hot)
+
+
+def ensure_schema(
+    conn: Connection, metadata: MetaData, meta: Table, component: str, version: int
+) -> None:
+    """Create ``metadata``'s tables if absent and record ``version`` for ``component``; refuse a
+    database whose recorded version is newer (:class:`BackendError` naming both versions)."""
+    meta.create(conn, checkfirst=True)
+    found = conn.execute(
+        select(meta.c.schema_version).where(meta.c.component == component)
+    ).scalar()
+    if found is not None and found > version:
+        raise BackendError(
+            f"the database holds socialfeed {component} schema version {found} "
+            f"(table {meta.name}); this socialfeed supports version {version} at most: "
+            "upgrade socialfeed (the schema is never altered automatically)"
+        )
+    metadata.create_all(conn, checkfirst=True)
+    if found is None:
+        conn.execute(insert(meta).values(component=component, schema_version=version))
