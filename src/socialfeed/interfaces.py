@@ -37,6 +37,7 @@ __all__ = [
     "FeedReadSupport",
     "FeedStrategy",
     "FollowGraph",
+    "FollowerCountSupport",
     "HomeTimelineSupport",
     "ListKind",
     "MediaStore",
@@ -124,6 +125,14 @@ class HomeTimelineSupport(Protocol):
 
     def home_tweet_ids(self, user_id: int, before: int | None, limit: int) -> list[int]:
         """Ids of ``home(user_id)`` below ``before``, newest first, at most ``limit``."""
+
+
+@runtime_checkable
+class FollowerCountSupport(Protocol):
+    """Optional ability of a FollowGraph: classify many users by follower count in one call."""
+
+    def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
+        """The ``user_ids`` that have at least ``min_followers`` followers."""
 
 
 @runtime_checkable

@@ -162,6 +162,12 @@ class MemoryStore:
             followers = self._followers.get(user_id)
             return {c for c in candidates if c in followers} if followers else set()
 
+    def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
+        """The ``user_ids`` with at least ``min_followers`` followers."""
+        with self._lock:
+            followers = self._followers
+            return {u for u in user_ids if len(followers.get(u, ())) >= min_followers}
+
     def following_with_min_followers(self, user_id: int, min_followers: int) -> list[int]:
         """Followees of ``user_id`` with at least ``min_followers`` followers."""
         with self._lock:

@@ -8,7 +8,7 @@ import attrs
 
 from socialfeed import fanout
 from socialfeed.fanout import Demote, FanOut, Job
-from socialfeed.interfaces import Backends
+from socialfeed.interfaces import Backends, FollowerCountSupport
 from socialfeed.strategies._merge import cached_many, open_feed, page_from
 from socialfeed.strategies.push import PushStrategy
 
@@ -38,8 +38,9 @@ class HybridStrategy(PushStrategy):
         """Apply a batch of jobs; a celebrity's new tweets go to their celebrity list (and their
         own feed), not to their followers."""
         ordinary: list[Job] = []
+        celebrities = self._celebrities(b, [j.author_id for j in jobs if isinstance(j, FanOut)])
         for job in jobs:
-            if isinstance(job, FanOut) and self._is_celebrity(b, job.author_id):
+            if isinstance(job, FanOut) and job.author_id in celebrities:
                 max_len = b.settings.max_feed_length
                 b.cache.insert("celebrity", [job.author_id], job.tweet_ids, max_len)
                 own = b.cache.active_among([job.author_id], fanout.active_since(b))
@@ -56,5 +57,8 @@ class HybridStrategy(PushStrategy):
         return page_from(b, user_id, slices, before, limit)
 
     @staticmethod
-    def _is_celebrity(b: Backends, author_id: int) -> bool:
-        return b.graph.follower_count(author_id) >= b.settings.celebrity_threshold
+    def _celebrities(b: Backends, authors: Sequence[int]) -> set[int]:
+        threshold = b.settings.celebrity_threshold
+        if isinstance(b.graph, FollowerCountSupport):
+            return b.graph.with_min_followers(authors, threshold) if authors else set()
+        return {a for a in set(authors) if b.graph.follower_count(a) >= threshold}

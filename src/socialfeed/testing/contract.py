@@ -24,7 +24,12 @@ from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.fanout import FanOut, Job, SyncFollow
 from socialfeed.feed import SocialFeed
 from socialfeed.ids import MAX_ID
-from socialfeed.interfaces import BUILDING, CachedSlice, HomeTimelineSupport
+from socialfeed.interfaces import (
+    BUILDING,
+    CachedSlice,
+    FollowerCountSupport,
+    HomeTimelineSupport,
+)
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
 from socialfeed.testing.oracle import check_history, histories, page_all
@@ -113,6 +118,11 @@ class StoreContract:
         store.add_follow(1, 3)
         assert store.following_with_min_followers(1, 3) == [2]
         assert sorted(store.following_with_min_followers(1, 1)) == [2, 3]
+        if isinstance(store, FollowerCountSupport):
+            counts: Any = store
+            assert counts.with_min_followers([2, 3, 4, 2], 2) == {2}
+            assert counts.with_min_followers([2, 3, 4], 1) == {2, 3}
+            assert counts.with_min_followers([], 1) == set()
 
     def test_home_tweet_ids(self, store: Any) -> None:
         if not isinstance(store, HomeTimelineSupport):

@@ -628,16 +628,13 @@ class SQLStore:
 
         return sh.read(fn, users=[user_id])
 
-    def following_with_min_followers(self, user_id: int, min_followers: int) -> list[int]:
-        """Followees of ``user_id`` with at least ``min_followers`` followers, ascending."""
-        if len(self._shards) == 1:
-            sh = self._shards[0]
-            params = {"u": user_id, "min": min_followers}
-            return sh.read(
-                lambda tx: list(tx.execute(sh.celebs, params).scalars()), users=[user_id]
-            )
-        by_shard = self._group(self._all_following(user_id))
+    def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
+        """The ``user_ids`` with at least ``min_followers`` followers (one query per shard)."""
+        return self._min_followers(user_ids, min_followers, reader=None)
 
+    def _min_followers(
+        self, user_ids: Iterable[int], min_followers: int, reader: int | None
+    ) -> set[int]:
         def one(item: tuple[_Shard, list[int]]) -> list[int]:
             sh, users = item
 
@@ -648,10 +645,21 @@ class SQLStore:
                     out.extend(tx.execute(sh.counts_among, params).scalars())
                 return out
 
-            return sh.read(fn, users=[user_id])
+            return sh.read(fn, users=users if reader is None else [reader])
 
-        parts = self._scatter_items(list(by_shard.items()), one)
-        return sorted(i for part in parts for i in part)
+        by_shard = self._group(dict.fromkeys(user_ids))
+        return {i for part in self._scatter_items(list(by_shard.items()), one) for i in part}
+
+    def following_with_min_followers(self, user_id: int, min_followers: int) -> list[int]:
+        """Followees of ``user_id`` with at least ``min_followers`` followers, ascending."""
+        if len(self._shards) == 1:
+            sh = self._shards[0]
+            params = {"u": user_id, "min": min_followers}
+            return sh.read(
+                lambda tx: list(tx.execute(sh.celebs, params).scalars()), users=[user_id]
+            )
+        following = self._all_following(user_id)
+        return sorted(self._min_followers(following, min_followers, reader=user_id))
 
     def _scatter_items(
         self, items: list[tuple[_Shard, list[int]]], fn: Callable[[tuple[_Shard, list[int]]], T]
