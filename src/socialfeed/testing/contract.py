@@ -120,8 +120,8 @@ class StoreContract:
         assert sorted(store.following_with_min_followers(1, 1)) == [2, 3]
         if isinstance(store, FollowerCountSupport):
             counts: Any = store
-            assert counts.with_min_followers([2, 3, 4, 2], 2) == {2}
-            assert counts.with_min_followers([2, 3, 4], 1) == {2, 3}
+            assert counts.with_min_followers([2, 3, 4, 2], 3) == {2}
+            assert counts.with_min_followers([2, 3, 4], 2) == {2, 3}
             assert counts.with_min_followers([], 1) == set()
 
     def test_home_tweet_ids(self, store: Any) -> None:
