@@ -1,0 +1,447 @@
+"""The Redis Streams :class:`~socialfeed.interfaces.FanoutQueue`.
+
+One stream holds the jobs (JSON of :func:`socialfeed.fanout.job_to_dict`); one consumer group
+shares them among worker threads in any number of processes. A worker reads up to ``batch``
+entries with one XREADGROUP and hands them to the handler in one call (so a strategy can fan out
+many jobs together); if that call raises, it applies the jobs one by one, each with quick retries.
+Delivery is at least once: jobs are acknowledged *and deleted* from the stream in one transaction
+after they were applied, so the stream holds exactly the jobs not yet applied and ``drain()``
+waits for it to be empty, across processes. A worker that dies leaves its jobs pending; after
+``claim_idle`` seconds without a heartbeat another worker takes them over with XAUTOCLAIM. A job
+delivered more than ``max_deliveries`` times goes to the dead-letter stream ``<stream>:dead``
+with its last error."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import redis
+from redis.exceptions import RedisError, ResponseError
+
+from socialfeed.backends.redis._client import backend_errors, make_client, split_options
+from socialfeed.errors import ValidationError
+from socialfeed.fanout import job_from_dict, job_to_dict
+from socialfeed.settings import Settings
+
+if TYPE_CHECKING:
+    from socialfeed.fanout import Job
+
+__all__ = ["RedisStreamsQueue"]
+
+log = logging.getLogger(__name__)
+
+_OPTIONS = ("stream", "group", "claim_idle", "max_deliveries", "batch", "block")
+_LOCAL_RETRIES = (0.05, 0.25)  # quick in-process retries before a job is left to be reclaimed
+
+Handler = Callable[[Sequence["Job"]], None]
+Entry = tuple[bytes, dict[bytes, bytes], int]  # stream entry id, fields, deliveries
+
+
+def _encode_job(job: Job) -> str:
+    try:
+        data = job_to_dict(job)
+    except TypeError:  # attrs >= 25 dropped asdict(retain_collection_types=...): same dict by hand
+        data = {"type": type(job).__name__, **attrs.asdict(job)}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@attrs.define(init=False)
+class RedisStreamsQueue:
+    """Fan-out jobs on a Redis stream with a consumer group (at-least-once, crash-safe).
+
+    ``start(handler, workers)`` runs ``workers`` consumer threads in this process (0: submit
+    only, the jobs are applied by ``socialfeed worker`` processes); ``close()`` lets each finish
+    its in-flight batch, then stops it. The client must not decode responses, and its socket
+    timeout must exceed ``block`` (:meth:`from_url` takes care of both).
+    """
+
+    client: redis.Redis
+    stream: str
+    group: str
+    claim_idle: float
+    max_deliveries: int
+    batch: int
+    block: float
+    _owns_client: bool
+    _stop: threading.Event
+    _threads: list[threading.Thread]
+    _inflight: dict[str, set[bytes]]
+    _inflight_lock: threading.Lock
+    _processed: int
+    _token: str
+    _client_ids: dict[str, int]
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        stream: str = "sf:fanout",
+        group: str = "socialfeed",
+        claim_idle: float = 30.0,
+        max_deliveries: int = 5,
+        batch: int = 64,
+        block: float = 0.1,
+        owns_client: bool = False,
+    ) -> None:
+        """``claim_idle``: seconds a job may go without a heartbeat before another worker takes
+        it over; ``max_deliveries``: deliveries before a job is dead-lettered; ``batch``: jobs
+        read and handed to the handler at once; ``block``: seconds a read waits for new jobs
+        (bounds ``close()``)."""
+        if claim_idle <= 0 or max_deliveries < 1 or batch < 1 or block <= 0:
+            raise ValidationError(
+                "queue", "claim_idle and block must be > 0, max_deliveries and batch >= 1"
+            )
+        self.client = client
+        self.stream = stream
+        self.group = group
+        self.claim_idle = claim_idle
+        self.max_deliveries = max_deliveries
+        self.batch = batch
+        self.block = block
+        self._owns_client = owns_client
+        self._stop = threading.Event()
+        self._threads = []
+        self._inflight = {}
+        self._inflight_lock = threading.Lock()
+        self._processed = 0
+        self._client_ids = {}
+        self._token = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    @classmethod
+    def from_url(cls, url: str, settings: Settings) -> RedisStreamsQueue:
+        """``redis://host:port/db`` or ``rediss://...``; query options ``stream``, ``group``,
+        ``claim_idle`` (s), ``max_deliveries``, ``batch``, ``block`` (s), plus redis-py
+        options."""
+        rest, opts = split_options(url, _OPTIONS)
+        kwargs: dict[str, Any] = {}
+        try:
+            for name, value in opts.items():
+                if name in ("stream", "group"):
+                    kwargs[name] = value
+                elif name in ("max_deliveries", "batch"):
+                    kwargs[name] = int(value)
+                else:
+                    kwargs[name] = float(value)
+        except ValueError as exc:
+            raise ValidationError("queue", f"bad option in {url!r}: {exc}") from exc
+        block = kwargs.get("block", 0.1)
+        client = make_client(rest, extra_socket_timeout=block)
+        if not isinstance(
+            client, redis.Redis
+        ):  # pragma: no cover - cluster URLs are not routed here
+            raise ValidationError("queue", "the Redis Streams queue needs a standalone server")
+        return cls(client, owns_client=True, **kwargs)
+
+    @property
+    def dead_stream(self) -> str:
+        """The dead-letter stream."""
+        return f"{self.stream}:dead"
+
+    @property
+    def _errors(self) -> str:
+        return f"{self.stream}:errors"
+
+    @property
+    def _counter(self) -> str:
+        return f"{self.stream}:processed"
+
+    def _ensure_group(self) -> None:
+        try:
+            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # FanoutQueue
+    def start(self, handler: Handler, workers: int) -> None:
+        """Start ``workers`` consumer threads (and a heartbeat thread) in this process."""
+        with backend_errors("queue start"):
+            self._ensure_group()
+        if workers <= 0:
+            return
+        for n in range(workers):
+            name = f"{self._token}-{n}"
+            self._inflight[name] = set()
+            t = threading.Thread(
+                target=self._consume,
+                args=(handler, name),
+                name=f"socialfeed-redis-{n}",
+                daemon=True,
+            )
+            self._threads.append(t)
+        beat = threading.Thread(target=self._heartbeat, name="socialfeed-redis-beat", daemon=True)
+        self._threads.append(beat)
+        for t in self._threads:
+            t.start()
+
+    def submit(self, job: Job) -> None:
+        """XADD the job."""
+        data = _encode_job(job)
+        with backend_errors("queue submit"):
+            self.client.xadd(self.stream, {"job": data})
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until the stream is empty and nothing is pending, in any process."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            with backend_errors("queue drain"):
+                left, pending = self._backlog()
+            if not left and not pending:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{left} fan-out jobs in {self.stream!r} ({pending} being applied) "
+                    f"after {timeout}s"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _backlog(self) -> tuple[int, int]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xlen(self.stream)
+        pipe.xpending(self.stream, self.group)
+        left, pending = pipe.execute(raise_on_error=False)
+        if isinstance(left, Exception):
+            raise left
+        if isinstance(pending, Exception):
+            if "NOGROUP" not in str(pending):
+                raise pending
+            return int(left), 0
+        return int(left), int(pending["pending"])
+
+    def close(self) -> None:
+        """Let each consumer finish its in-flight batch, stop it, release the connections."""
+        self._stop.set()
+        for client_id in list(self._client_ids.values()):
+            with contextlib.suppress(RedisError):  # else it sees the flag within one block time
+                self.client.client_unblock(client_id)
+        for t in self._threads:
+            t.join()
+        self._threads.clear()
+        try:
+            for name, inflight in self._inflight.items():
+                if not inflight:
+                    self.client.xgroup_delconsumer(self.stream, self.group, name)
+        except RedisError:
+            log.warning("could not remove the consumers of %s", self.stream, exc_info=True)
+        self._inflight.clear()
+        if self._owns_client:
+            self.client.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for logging: jobs waiting and pending in the group, dead letters, jobs
+        processed (by every process, and by this one)."""
+        with backend_errors("queue stats"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xlen(self.stream)
+            pipe.xinfo_groups(self.stream)
+            pipe.xlen(self.dead_stream)
+            pipe.get(self._counter)
+            length, groups, dead, processed = pipe.execute(raise_on_error=False)
+        group: dict[str, Any] = {}
+        if not isinstance(groups, Exception):
+            group = next((g for g in groups if _text(g["name"]) == self.group), {})
+        return {
+            "stream": self.stream,
+            "waiting": 0 if isinstance(length, Exception) else int(length),
+            "pending": int(group.get("pending", 0)),
+            "lag": group.get("lag"),
+            "consumers": int(group.get("consumers", 0)),
+            "dead_letters": 0 if isinstance(dead, Exception) else int(dead),
+            "processed": int(processed) if isinstance(processed, bytes | int) else 0,
+            "processed_here": self._processed,
+            "workers": sum(1 for t in self._threads if t.name != "socialfeed-redis-beat"),
+        }
+
+    # consumers
+    def _own_client(self) -> redis.Redis:
+        # a connection of its own, so close() can interrupt its blocking read (CLIENT UNBLOCK)
+        pool = self.client.connection_pool
+        return redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                connection_class=pool.connection_class,
+                max_connections=1,
+                **pool.connection_kwargs,
+            )
+        )
+
+    def _consume(self, handler: Handler, name: str) -> None:
+        reader = self._own_client()
+        try:
+            self._consume_with(reader, handler, name)
+        finally:
+            self._client_ids.pop(name, None)
+            reader.close()
+            reader.connection_pool.disconnect()
+
+    def _consume_with(self, reader: redis.Redis, handler: Handler, name: str) -> None:
+        next_claim = 0.0
+        cursor = "0-0"
+        while not self._stop.is_set():
+            try:
+                if name not in self._client_ids:
+                    self._client_ids[name] = int(reader.client_id())
+                entries: list[Entry] = []
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self.claim_idle / 2
+                    cursor, entries = self._reclaim(name, cursor)
+                if not entries:
+                    entries = self._read(reader, name, self.batch, int(self.block * 1000))
+                if entries:
+                    with self._inflight_lock:
+                        self._inflight[name].update(e[0] for e in entries)
+                    self._process(handler, entries)
+                    with self._inflight_lock:
+                        self._inflight[name].clear()
+            except RedisError as exc:
+                if "NOGROUP" in str(exc):  # the stream was flushed: make the group again
+                    try:
+                        self._ensure_group()
+                        continue
+                    except RedisError:
+                        pass
+                self._client_ids.pop(name, None)  # a new connection has a new id
+                log.warning("fan-out consumer %s: %s; retrying", name, exc)
+                with self._inflight_lock:
+                    self._inflight[name].clear()
+                self._stop.wait(0.5)
+
+    def _read(self, reader: redis.Redis, name: str, count: int, block: int | None) -> list[Entry]:
+        resp: Any = reader.xreadgroup(self.group, name, {self.stream: ">"}, count, block)
+        return [(mid, f, 1) for _stream, messages in resp or () for mid, f in messages if f]
+
+    def _reclaim(self, name: str, cursor: str) -> tuple[str, list[Entry]]:
+        """Take over jobs idle for ``claim_idle`` (their worker died); with delivery counts."""
+        resp = self.client.xautoclaim(
+            self.stream, self.group, name, int(self.claim_idle * 1000), cursor, count=self.batch
+        )
+        next_cursor = _text(resp[0])
+        claimed = [(mid, fields) for mid, fields in (e for e in resp[1] if e) if fields]
+        if not claimed:
+            return next_cursor, []
+        ids = [mid for mid, _ in claimed]
+        rows = self.client.xpending_range(
+            self.stream,
+            self.group,
+            min=min(ids),
+            max=max(ids),
+            count=len(ids) * 4 + 16,
+            consumername=name,
+        )
+        counts = {r["message_id"]: int(r["times_delivered"]) for r in rows}
+        return next_cursor, [
+            (mid, f, counts.get(mid, self.max_deliveries + 1)) for mid, f in claimed
+        ]
+
+    def _process(self, handler: Handler, entries: list[Entry]) -> None:
+        """Apply a batch of entries with one handler call; if it raises, apply them one by one
+        (each with quick retries); acknowledge what succeeded, in one transaction."""
+        batch: list[tuple[bytes, Job]] = []
+        for entry_id, fields, deliveries in entries:
+            if deliveries > self.max_deliveries:
+                error = self.client.hget(self._errors, entry_id)
+                reason = (
+                    _text(error)
+                    if error
+                    else f"delivered {deliveries} times without being acknowledged (its workers "
+                    "died or stalled)"
+                )
+                self._dead_letter(entry_id, fields, deliveries, reason)
+                continue
+            try:
+                batch.append((entry_id, job_from_dict(json.loads(fields[b"job"]))))
+            except Exception as exc:  # a malformed entry can never succeed
+                self._dead_letter(entry_id, fields, deliveries, f"undecodable job: {exc!r}")
+        if not batch:
+            return
+        done: list[bytes] = []
+        if len(batch) > 1:
+            try:
+                handler([job for _, job in batch])
+                done = [entry_id for entry_id, _ in batch]
+            except Exception as exc:
+                log.info(
+                    "a batch of %d fan-out jobs failed (%r); applying them one by one",
+                    len(batch),
+                    exc,
+                )
+        if not done:  # a batch of one, or a failed batch: one by one, with retries
+            deliveries_of = {e[0]: e[2] for e in entries}
+            for entry_id, job in batch:
+                if self._apply_one(handler, entry_id, job, deliveries_of[entry_id]):
+                    done.append(entry_id)
+        if done:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.xack(self.stream, self.group, *done)
+            pipe.xdel(self.stream, *done)
+            pipe.hdel(self._errors, *done)
+            pipe.incrby(self._counter, len(done))
+            pipe.execute()
+            self._processed += len(done)
+
+    def _apply_one(self, handler: Handler, entry_id: bytes, job: Job, deliveries: int) -> bool:
+        """Apply one job with quick retries; on failure record the error and leave it pending
+        (reclaimed after ``claim_idle``, dead-lettered past ``max_deliveries``)."""
+        for pause in (*_LOCAL_RETRIES, None):
+            try:
+                handler([job])
+                return True
+            except Exception as exc:
+                if pause is not None and not self._stop.is_set():
+                    time.sleep(pause)
+                    continue
+                text = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("fan-out job %s failed (delivery %d): %s", entry_id, deliveries, text)
+                self.client.hset(self._errors, entry_id, text)
+        return False
+
+    def _dead_letter(
+        self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int, error: str
+    ) -> None:
+        log.error(
+            "fan-out job %s dead-lettered after %d deliveries: %s", entry_id, deliveries, error
+        )
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xadd(
+            self.dead_stream,
+            {
+                "job": fields.get(b"job", b""),
+                "id": entry_id,
+                "deliveries": deliveries,
+                "error": error[:4000],
+            },
+        )
+        pipe.xack(self.stream, self.group, entry_id)
+        pipe.xdel(self.stream, entry_id)
+        pipe.hdel(self._errors, entry_id)
+        pipe.execute()
+
+    def _heartbeat(self) -> None:
+        """Reset the idle time of in-flight jobs so slow jobs are not taken over."""
+        interval = self.claim_idle / 3
+        while not self._stop.wait(interval):
+            with self._inflight_lock:
+                snapshot: dict[str, list[Any]] = {
+                    n: list(ids) for n, ids in self._inflight.items() if ids
+                }
+            for name, ids in snapshot.items():
+                try:
+                    self.client.xclaim(self.stream, self.group, name, 0, list(ids), justid=True)
+                except RedisError as exc:
+                    log.warning("fan-out heartbeat for %s failed: %s", name, exc)
