@@ -30,7 +30,7 @@ import redis
 from redis.exceptions import RedisError, ResponseError
 
 from socialfeed.backends.redis._client import backend_errors, make_client, split_options
-from socialfeed.errors import ValidationError
+from socialfeed.errors import BackendError, ValidationError
 from socialfeed.fanout import job_from_dict, job_to_dict
 from socialfeed.settings import Settings
 
@@ -49,11 +49,7 @@ Entry = tuple[bytes, dict[bytes, bytes], int]  # stream entry id, fields, delive
 
 
 def _encode_job(job: Job) -> str:
-    try:
-        data = job_to_dict(job)
-    except TypeError:  # attrs >= 25 dropped asdict(retain_collection_types=...): same dict by hand
-        data = {"type": type(job).__name__, **attrs.asdict(job)}
-    return json.dumps(data, separators=(",", ":"))
+    return json.dumps(job_to_dict(job), separators=(",", ":"))
 
 
 def _text(value: Any) -> str:
@@ -375,6 +371,15 @@ class RedisStreamsQueue:
             try:
                 handler([job for _, job in batch])
                 done = [entry_id for entry_id, _ in batch]
+            except BackendError as exc:  # a backend is down: every job would fail; retry later
+                log.warning(
+                    "a batch of %d fan-out jobs hit a backend failure (%r); left pending, to be "
+                    "reclaimed after %.0f s",
+                    len(batch),
+                    exc,
+                    self.claim_idle,
+                )
+                return
             except Exception as exc:
                 log.info(
                     "a batch of %d fan-out jobs failed (%r); applying them one by one",
