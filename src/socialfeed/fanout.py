@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from socialfeed.interfaces import Backends, FanoutBatchSupport, ListKind
+from socialfeed.interfaces import Backends, FanoutBatchSupport, FanoutGraphSupport, ListKind
 
 __all__ = [
     "Demote",
@@ -108,28 +108,31 @@ def fan_out(b: Backends, author_id: int, tweet_ids: Sequence[int]) -> None:
 def fan_out_many(b: Backends, posts: Sequence[tuple[int, Sequence[int]]]) -> None:
     """Fan out several ``(author_id, tweet_ids)`` together, in rounds: each round takes the next
     ``fanout_batch_size`` followers of every author, finds the active ones with one
-    ``active_among``, inserts with one cache call per batch (one call for all of them where the
-    cache has :class:`~socialfeed.interfaces.FanoutBatchSupport`), then takes the ids out again
-    for anyone who unfollowed meanwhile. The author's own feed goes with the first round."""
+    ``active_among``, inserts, then takes the ids out again for anyone who unfollowed meanwhile.
+    The author's own feed goes with the first round. Where the backends have the abilities, a
+    round is a fixed number of calls whatever the number of authors:
+    :class:`~socialfeed.interfaces.FanoutGraphSupport` for the graph reads,
+    :class:`~socialfeed.interfaces.FanoutBatchSupport` for the inserts."""
     s = b.settings
     since = active_since(b)
-    cursors: dict[int, int | None] = {}  # post index -> last follower seen (None: not started)
+    after: list[int | None] = [None] * len(posts)
     pending = list(range(len(posts)))
     first = True
     while pending:
+        pages = _followers_pages(b, [(posts[n][0], after[n]) for n in pending])
         batches: list[tuple[int, list[int]]] = []
-        more: list[int] = []
-        for n in pending:
-            author, _ = posts[n]
-            followers = b.graph.followers(author, cursors.get(n), s.fanout_batch_size)
-            if len(followers) == s.fanout_batch_size:
-                cursors[n] = followers[-1]
-                more.append(n)
-            batches.append((n, [author, *followers] if first else followers))
-        pending, first = more, False
+        for n, followers in zip(pending, pages, strict=True):
+            if followers:
+                after[n] = followers[-1]
+            batches.append((n, [posts[n][0], *followers] if first else followers))
+        pending = [
+            n for n, page in zip(pending, pages, strict=True) if len(page) == s.fanout_batch_size
+        ]
+        first = False
         active = set(b.cache.active_among(sorted({u for _, keys in batches for u in keys}), since))
-        writes = [(n, [u for u in keys if u in active]) for n, keys in batches]
-        writes = [(n, keys) for n, keys in writes if keys]
+        writes = [
+            (n, keys) for n, all_keys in batches if (keys := [u for u in all_keys if u in active])
+        ]
         if isinstance(b.cache, FanoutBatchSupport):
             b.cache.insert_many(
                 "feed", [(keys, posts[n][1]) for n, keys in writes], s.max_feed_length
@@ -137,12 +140,33 @@ def fan_out_many(b: Backends, posts: Sequence[tuple[int, Sequence[int]]]) -> Non
         else:
             for n, keys in writes:
                 b.cache.insert("feed", keys, posts[n][1], s.max_feed_length)
+        pairs = [(u, posts[n][0]) for n, keys in writes for u in keys if u != posts[n][0]]
+        edges = _edges_among(b, pairs)
         for n, keys in writes:
             author, ids = posts[n]
-            still = b.graph.followers_among(author, keys)
-            gone = [u for u in keys if u not in still and u != author]
+            gone = [u for u in keys if u != author and (u, author) not in edges]
             if gone:
                 b.cache.remove("feed", gone, ids)
+
+
+def _followers_pages(b: Backends, pages: list[tuple[int, int | None]]) -> list[list[int]]:
+    limit = b.settings.fanout_batch_size
+    if isinstance(b.graph, FanoutGraphSupport) and len(pages) > 1:
+        return b.graph.followers_many(pages, limit)
+    return [b.graph.followers(user_id, after, limit) for user_id, after in pages]
+
+
+def _edges_among(b: Backends, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    if isinstance(b.graph, FanoutGraphSupport):
+        return b.graph.edges_among(pairs) if pairs else set()
+    by_author: dict[int, list[int]] = {}
+    for follower, author in pairs:
+        by_author.setdefault(author, []).append(follower)
+    return {
+        (f, author)
+        for author, followers in by_author.items()
+        for f in b.graph.followers_among(author, followers)
+    }
 
 
 def sync_follow(b: Backends, follower_id: int, followee_id: int) -> None:

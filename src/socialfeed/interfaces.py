@@ -32,6 +32,7 @@ __all__ = [
     "Backends",
     "CachedSlice",
     "FanoutBatchSupport",
+    "FanoutGraphSupport",
     "FanoutQueue",
     "FeedCache",
     "FeedReadSupport",
@@ -133,6 +134,20 @@ class FollowerCountSupport(Protocol):
 
     def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
         """The ``user_ids`` that have at least ``min_followers`` followers."""
+
+
+@runtime_checkable
+class FanoutGraphSupport(Protocol):
+    """Optional ability of a FollowGraph: the graph reads of a round of fan-out batches, for many
+    authors at once (one query each on SQL instead of one per author)."""
+
+    def followers_many(
+        self, pages: Sequence[tuple[int, int | None]], limit: int
+    ) -> list[list[int]]:
+        """``followers(user_id, after, limit)`` for each ``(user_id, after)``, in order."""
+
+    def edges_among(self, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The ``(follower_id, followee_id)`` pairs among ``pairs`` that are edges now."""
 
 
 @runtime_checkable

@@ -162,6 +162,19 @@ class MemoryStore:
             followers = self._followers.get(user_id)
             return {c for c in candidates if c in followers} if followers else set()
 
+    def followers_many(
+        self, pages: Sequence[tuple[int, int | None]], limit: int
+    ) -> list[list[int]]:
+        """:meth:`followers` for each ``(user_id, after)``."""
+        with self._lock:
+            return [self.followers(user_id, after, limit) for user_id, after in pages]
+
+    def edges_among(self, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The ``(follower, followee)`` pairs that are edges."""
+        with self._lock:
+            following = self._following
+            return {(f, e) for f, e in pairs if (ids := following.get(f)) and e in ids}
+
     def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
         """The ``user_ids`` with at least ``min_followers`` followers."""
         with self._lock:

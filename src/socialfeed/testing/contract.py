@@ -27,6 +27,7 @@ from socialfeed.ids import MAX_ID
 from socialfeed.interfaces import (
     BUILDING,
     CachedSlice,
+    FanoutGraphSupport,
     FollowerCountSupport,
     HomeTimelineSupport,
 )
@@ -123,6 +124,19 @@ class StoreContract:
             assert counts.with_min_followers([2, 3, 4, 2], 3) == {2}
             assert counts.with_min_followers([2, 3, 4], 2) == {2, 3}
             assert counts.with_min_followers([], 1) == set()
+
+    def test_fanout_graph_reads(self, store: Any) -> None:
+        if not isinstance(store, FanoutGraphSupport):
+            pytest.skip("the store has no batched fan-out reads")
+        graph: Any = store
+        for f in (3, 5, 7, 9):
+            store.add_follow(f, 1)
+        store.add_follow(4, 2)
+        pages = [(1, None), (2, None), (1, 5), (8, None), (1, 9)]
+        assert graph.followers_many(pages, 2) == [[3, 5], [4], [7, 9], [], []]
+        pairs = [(3, 1), (4, 1), (4, 2), (1, 3), (9, 1)]
+        assert graph.edges_among(pairs) == {(3, 1), (4, 2), (9, 1)}
+        assert graph.edges_among([]) == set()
 
     def test_home_tweet_ids(self, store: Any) -> None:
         if not isinstance(store, HomeTimelineSupport):
