@@ -22,7 +22,7 @@ import socialfeed
 from socialfeed.backends.memory import MemoryStore
 from socialfeed.backends.redis.codec import Keys, pack_ids, to_us
 from socialfeed.errors import BackendError
-from socialfeed.testing.oracle import Model, histories, page_all
+from socialfeed.testing.oracle import check_history, histories, page_all
 
 pytestmark = pytest.mark.redis
 
@@ -174,30 +174,13 @@ def test_flushing_the_cache_mid_history_loses_nothing(
         strategy=strategy,
         settings=socialfeed.Settings(max_feed_length=5, celebrity_threshold=3, fanout_batch_size=2),
     )
-    model = Model()
+
+    def flush(step: int) -> None:
+        if step in flush_at:
+            client.flushdb()
+            client.script_flush()
+
     try:
-        for step, (op, a, b) in enumerate(history):
-            if step in flush_at:
-                client.flushdb()
-                client.script_flush()
-            if op == "follow" and a != b:
-                sf.follow(a, b)
-                model.follows.add((a, b))
-            elif op == "unfollow" and model.follows:
-                edge = sorted(model.follows)[a % len(model.follows)]
-                sf.unfollow(*edge)
-                model.follows.discard(edge)
-            elif op == "post":
-                model.tweets[sf.create_tweet(a, "x").id] = a
-            elif op == "delete" and model.tweets:
-                tweet_id = sorted(model.tweets)[a % len(model.tweets)]
-                sf.delete_tweet(tweet_id, user_id=model.tweets.pop(tweet_id))
-            elif op == "read":
-                sf.get_feed(a, limit=b)
-            elif op == "drain":
-                sf.drain(timeout=30)
-        sf.drain(timeout=30)
-        for user in range(1, 31):
-            assert page_all(sf, user, lambda: sizes.randint(1, 7)) == model.home(user)
+        check_history(sf, history, sizes, before_step=flush)
     finally:
         sf.close()

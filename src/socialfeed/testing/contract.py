@@ -130,8 +130,8 @@ class StoreContract:
             pytest.skip("the store has no batched fan-out reads")
         graph: Any = store
         for f in (3, 5, 7, 9):
-            store.add_follow(f, 1)
-        store.add_follow(4, 2)
+            graph.add_follow(f, 1)
+        graph.add_follow(4, 2)
         pages = [(1, None), (2, None), (1, 5), (8, None), (1, 9)]
         assert graph.followers_many(pages, 2) == [[3, 5], [4], [7, 9], [], []]
         pairs = [(3, 1), (4, 1), (4, 2), (1, 3), (9, 1)]

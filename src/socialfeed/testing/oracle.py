@@ -72,11 +72,19 @@ def histories(max_size: int = 100) -> Any:
     return st.lists(_step, min_size=min(30, max_size), max_size=max_size)
 
 
-def check_history(sf: SocialFeed, history: list[tuple[str, int, int]], sizes: Any) -> None:
+def check_history(
+    sf: SocialFeed,
+    history: list[tuple[str, int, int]],
+    sizes: Any,
+    before_step: Callable[[int], object] | None = None,
+) -> None:
     """Replay ``history`` on ``sf`` and on the model; after ``drain()``, every user's feed, paged
-    with sizes drawn by ``sizes`` (a ``Random``-like ``randint`` source), equals the model."""
+    with sizes drawn by ``sizes`` (a ``Random``-like ``randint`` source), equals the model.
+    ``before_step(n)`` runs before step ``n`` (e.g. to flush a cache in the middle)."""
     model = Model()
-    for op, a, b in history:
+    for step, (op, a, b) in enumerate(history):
+        if before_step is not None:
+            before_step(step)
         if op == "follow" and a != b:
             sf.follow(a, b)
             model.follows.add((a, b))
