@@ -20,7 +20,13 @@ from typing import Any
 
 import attrs
 
-from socialfeed.interfaces import Backends, FanoutBatchSupport, FanoutGraphSupport, ListKind
+from socialfeed.interfaces import (
+    Backends,
+    FanoutBatchSupport,
+    FanoutGraphSupport,
+    ListKind,
+    supports,
+)
 
 __all__ = [
     "Demote",
@@ -133,7 +139,7 @@ def fan_out_many(b: Backends, posts: Sequence[tuple[int, Sequence[int]]]) -> Non
         writes = [
             (n, keys) for n, all_keys in batches if (keys := [u for u in all_keys if u in active])
         ]
-        if isinstance(b.cache, FanoutBatchSupport):
+        if supports(b.cache, FanoutBatchSupport):
             b.cache.insert_many(
                 "feed", [(keys, posts[n][1]) for n, keys in writes], s.max_feed_length
             )
@@ -151,13 +157,13 @@ def fan_out_many(b: Backends, posts: Sequence[tuple[int, Sequence[int]]]) -> Non
 
 def _followers_pages(b: Backends, pages: list[tuple[int, int | None]]) -> list[list[int]]:
     limit = b.settings.fanout_batch_size
-    if isinstance(b.graph, FanoutGraphSupport) and len(pages) > 1:
+    if supports(b.graph, FanoutGraphSupport) and len(pages) > 1:
         return b.graph.followers_many(pages, limit)
     return [b.graph.followers(user_id, after, limit) for user_id, after in pages]
 
 
 def _edges_among(b: Backends, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    if isinstance(b.graph, FanoutGraphSupport):
+    if supports(b.graph, FanoutGraphSupport):
         return b.graph.edges_among(pairs) if pairs else set()
     by_author: dict[int, list[int]] = {}
     for follower, author in pairs:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import attrs
 
@@ -43,6 +43,7 @@ __all__ = [
     "ListKind",
     "MediaStore",
     "TweetStore",
+    "supports",
 ]
 
 ListKind = Literal["feed", "celebrity"]
@@ -50,6 +51,21 @@ ListKind = Literal["feed", "celebrity"]
 
 BUILDING = 2**63
 """The floor of a list that is being rebuilt: none of its entries can be trusted yet."""
+
+A = TypeVar("A")
+
+
+def supports(backend: object, ability: type[A]) -> TypeGuard[A]:
+    """Whether ``backend`` has the optional ``ability`` (a Protocol of methods). The answer is
+    cached per backend class: ``isinstance`` against a Protocol checks every method each time."""
+    key: tuple[type, object] = (type(backend), ability)
+    found = _SUPPORTS.get(key)
+    if found is None:
+        found = _SUPPORTS[key] = issubclass(type(backend), ability)
+    return found
+
+
+_SUPPORTS: dict[tuple[type, object], bool] = {}
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ from socialfeed.interfaces import (
     FeedReadSupport,
     HomeTimelineSupport,
     ListKind,
+    supports,
 )
 
 __all__ = ["cached", "cached_many", "merge_newest", "open_feed", "page_from", "store_home_ids"]
@@ -34,7 +35,7 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
 def store_home_ids(b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
     """A page of ``home(user_id)`` read from the store: in one call where the store can answer it
     (:class:`~socialfeed.interfaces.HomeTimelineSupport`), else merged over the followees."""
-    if isinstance(b.store, HomeTimelineSupport):
+    if supports(b.store, HomeTimelineSupport):
         return b.store.home_tweet_ids(user_id, before, limit)
     authors = [user_id, *fanout.all_following(b, user_id)]
     streams = [b.store.author_tweet_ids(a, before, limit) for a in authors]
@@ -60,7 +61,7 @@ def cached_many(
     b: Backends, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
 ) -> list[CachedSlice | None]:
     """:func:`cached` for several lists, read in one operation where the cache can."""
-    if isinstance(b.cache, FeedReadSupport) and len(keys) > 1:
+    if supports(b.cache, FeedReadSupport) and len(keys) > 1:
         found = b.cache.read_many(kind, keys, before, limit)
     else:
         found = [b.cache.read(kind, key, before, limit) for key in keys]
@@ -76,7 +77,7 @@ def open_feed(b: Backends, user_id: int, before: int | None, limit: int) -> Cach
     :class:`~socialfeed.interfaces.FeedReadSupport` does the touch and the read in one go."""
     now = b.now()
     found: CachedSlice | None = None
-    if before is None and isinstance(b.cache, FeedReadSupport):
+    if before is None and supports(b.cache, FeedReadSupport):
         previous, found = b.cache.touch_and_read(user_id, now, limit)
     else:
         previous = b.cache.touch(user_id, now)

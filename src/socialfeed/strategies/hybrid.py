@@ -8,7 +8,7 @@ import attrs
 
 from socialfeed import fanout
 from socialfeed.fanout import Demote, FanOut, Job
-from socialfeed.interfaces import Backends, FollowerCountSupport
+from socialfeed.interfaces import Backends, FollowerCountSupport, supports
 from socialfeed.strategies._merge import cached_many, open_feed, page_from
 from socialfeed.strategies.push import PushStrategy
 
@@ -59,6 +59,6 @@ class HybridStrategy(PushStrategy):
     @staticmethod
     def _celebrities(b: Backends, authors: Sequence[int]) -> set[int]:
         threshold = b.settings.celebrity_threshold
-        if isinstance(b.graph, FollowerCountSupport):
+        if supports(b.graph, FollowerCountSupport):
             return b.graph.with_min_followers(authors, threshold) if authors else set()
         return {a for a in set(authors) if b.graph.follower_count(a) >= threshold}
