@@ -29,6 +29,14 @@ __all__ = ["WORKLOADS", "w1", "w2", "w3", "w4", "w5", "w6"]
 _FEED_EMPTY = bytes(8)  # floor 0, no entries: a complete, empty feed
 
 
+def _check_landed(client: redis.Redis, users: list[int]) -> None:
+    """Fail unless each of ``users`` has a cached feed with entries: the fan-out measured must
+    have written to the feeds, not skipped them."""
+    found = RedisFeedCache(client).read_many("feed", users, None, 1)
+    if not all(f is not None and f.ids for f in found):
+        raise RuntimeError(f"fan-out did not land in every feed of {users}: {found}")
+
+
 def _client(ctx: BenchContext) -> redis.Redis:
     client = redis.Redis.from_url(ctx.redis_url)
     client.flushdb()
@@ -102,6 +110,7 @@ def w1(ctx: BenchContext) -> list[Row]:
             return n / _raw_fanout(client, ((f, tweet_id) for f in range(2, n + 2)))
 
         value, baseline = median_of(ctx, ours), median_of(ctx, raw)
+        _check_landed(client, [2, n + 1])
         sf.close()
         client.flushdb()
         rows.append(
@@ -154,6 +163,7 @@ def w2(ctx: BenchContext) -> list[Row]:
     sf.queue.start(sf.apply_jobs, 2)
     sf.drain()
     seconds = time.perf_counter() - start
+    _check_landed(client, list(range(1, users + 1, 97)))
     ids = SnowflakeGenerator(2)
     raw = _raw_fanout(
         client,
