@@ -88,6 +88,22 @@ def test_read_your_writes_window_expires(rig: pg_rig.ReplicaRig, store: SQLStore
     rig.resume()
 
 
+def test_fanout_reads_replica_but_rechecks_edges_on_primary(
+    rig: pg_rig.ReplicaRig, store: SQLStore
+) -> None:
+    for f in (21, 22, 23):
+        store.add_follow(f, 20)
+    rig.wait_caught_up()
+    time.sleep(1.1)  # past the read-your-writes window
+    rig.pause()
+    other = SQLStore(rig.primary.url, prefix=store.prefix)  # another process's unfollow
+    other.remove_follow(22, 20)
+    other.close()
+    assert store.followers_many([(20, None), (21, None)], 10) == [[21, 22, 23], []]  # replica
+    assert store.edges_among([(21, 20), (22, 20), (23, 20)]) == {(21, 20), (23, 20)}  # primary
+    rig.resume()
+
+
 def test_stopped_replica_is_skipped(rig: pg_rig.ReplicaRig, store: SQLStore) -> None:
     store.put_tweet(Tweet(6, 12, "y", NOW))
     rig.wait_caught_up()

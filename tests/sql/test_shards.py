@@ -169,3 +169,16 @@ def test_import_into_shards(sharded: SQLStore) -> None:
     rows = [(i, i % 24 + 1, f"t{i}", NOW) for i in range(1, 200)]
     assert sharded.import_tweets(rows, batch_size=33) == 199
     assert len(sharded.get_tweets(list(range(1, 200)))) == 199
+
+
+def test_fanout_graph_reads_across_shards(sharded: SQLStore) -> None:
+    wipe_all(sharded)
+    pairs = [(f, e) for f in range(1, 41) for e in range(1, 41) if f != e and (f + 2 * e) % 5 == 0]
+    sharded.import_follows(pairs)
+    pages = [(u, a) for u in range(1, 43) for a in (None, 3, 20)]
+    assert sharded.followers_many(pages, 4) == [sharded.followers(u, a, 4) for u, a in pages]
+    asked = [(f, e) for f in range(1, 42) for e in range(1, 42) if f != e]
+    assert sharded.edges_among(asked) == set(pairs)
+    f, e = next(p for p in pairs if jump_hash(p[0], 4) != jump_hash(p[1], 4))
+    sharded.remove_follow(f, e)
+    assert sharded.edges_among([(f, e)]) == set()

@@ -209,3 +209,49 @@ def test_from_url_takes_prefix_and_replicas(tmp_path: Any) -> None:
     assert store.prefix == "p_"
     assert [e.url.database for e in store.engines()[0]] == [str(db), str(db), str(other)]
     store.close()
+
+
+def test_fanout_graph_reads_in_chunks(make_store: Any) -> None:
+    """followers_many/edges_among agree with followers/followers_among past the chunk sizes."""
+    store = make_store()
+    pairs = [(f, e) for e in range(1, 31) for f in range(1, 121) if f != e and (f * e) % 3 != 1]
+    store.import_follows(pairs)
+    pages = [(u, a) for u in range(1, 35) for a in (None, 7, 60, 119)] * 3  # > 200 pages
+    got = store.followers_many(pages, 9)
+    assert got == [store.followers(u, a, 9) for u, a in pages]
+    asked = [(f, e) for e in range(1, 33) for f in range(1, 40) if f != e]  # > 1000 pairs
+    assert store.edges_among([*asked, *asked[:50]]) == {p for p in asked if p in set(pairs)}
+    store.remove_follow(*pairs[0])
+    assert pairs[0] not in store.edges_among([pairs[0], pairs[1]])
+    assert store.followers_many([], 5) == []
+
+
+def test_put_tweet_without_media_is_one_statement(make_store: Any) -> None:
+    from sqlalchemy import event
+
+    store = make_store()
+    store.create_schema()
+    engines = {id(e): e for group in store.engines() for e in group}
+    router = store._shards[0].db.router
+    if router.primary_reads is not None:
+        engines[id(router.primary_reads)] = router.primary_reads
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, stmt: str, *args: Any) -> None:
+        statements.append(stmt)
+
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", count)
+    store.put_tweet(Tweet(77, 3, "one", NOW))
+    store.put_tweet(Tweet(77, 3, "again", NOW))  # an existing id: a no-op
+    for engine in engines.values():
+        event.remove(engine, "before_cursor_execute", count)
+    statements = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's, in-process
+    if store.engines()[0][0].dialect.name == "postgresql":
+        assert statements == []  # straight to psycopg on the autocommit pool
+    else:
+        assert len(statements) == 2 and all("INSERT" in s for s in statements)
+    assert store.get_tweets([77])[77].text == "one"
+    media = Media("m" * 64, "image/png", 10)
+    store.put_tweet(Tweet(78, 3, "with media", NOW, (media,)))
+    assert store.get_tweets([78])[78].media == (media,)

@@ -135,10 +135,38 @@ class Database:
             self.router.wrote(users, tweets)
         return result
 
+    def write_one(
+        self,
+        stmt: Executable,
+        params: Mapping[str, Any],
+        *,
+        users: Iterable[int] = (),
+        tweets: Iterable[int] = (),
+    ) -> Any:
+        """Run one idempotent statement as its own transaction on the primary; the CursorResult.
+
+        Where the primary has an autocommit pool (PostgreSQL), that is one round trip: the
+        statement commits when it ends (as durably as ``COMMIT``: ``synchronous_commit`` applies
+        the same), with no ``BEGIN`` and ``COMMIT`` round trips around it."""
+        engine = self.router.primary_reads or self.primary
+        result = self._run(engine, lambda tx: tx.execute(stmt, params), idempotent=True, write=True)
+        if users or tweets:
+            self.router.wrote(users, tweets)
+        return result
+
     def read(
-        self, fn: Callable[[Tx], T], *, users: Iterable[int] = (), tweets: Iterable[int] = ()
+        self,
+        fn: Callable[[Tx], T],
+        *,
+        users: Iterable[int] = (),
+        tweets: Iterable[int] = (),
+        primary: bool = False,
     ) -> T:
-        """Run ``fn`` on a replica (skipping ones that are down) or on the primary."""
+        """Run ``fn`` on a replica (skipping ones that are down) or on the primary; only on the
+        primary with ``primary=True`` (a read that must see the latest writes)."""
+        if primary:
+            engine = self.router.primary_reads or self.primary
+            return self._run(engine, fn, idempotent=True, write=False)
         candidates = self.router.read_candidates(users, tweets)
         for engine in candidates[:-1]:
             try:

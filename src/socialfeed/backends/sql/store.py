@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     BigInteger,
     Engine,
+    Integer,
     Select,
     String,
     bindparam,
@@ -19,9 +20,13 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     select,
+    text,
     true,
+    tuple_,
     union,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
@@ -44,12 +49,20 @@ from socialfeed.settings import Settings
 __all__ = ["EngineLike", "SQLStore", "TweetRow"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 EngineLike = str | URL | Engine
 """A database: a SQLAlchemy URL (string or :class:`~sqlalchemy.engine.URL`) or a ready Engine."""
 TweetRow = Tweet | tuple[int, int, str, datetime]
 """What :meth:`SQLStore.import_tweets` takes: a Tweet, or ``(id, author_id, text, created_at)``."""
 
 _CHUNK = 1000  # ids per IN list
+_PAGES_CHUNK = 200  # follower pages per statement (SQLite/MariaDB: one subquery each)
+_PG_CHUNK = 50_000  # pages or pairs per fan-out statement on PostgreSQL (array literals)
+
+
+def _array(ids: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, e.g. ``{1,2,3}``."""
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
@@ -105,6 +118,10 @@ class _Shard:
             .where(one_of(d, tw.c.id, "ids"))
         )  # fmt: skip
         self.insert_tweet = insert_ignore(d, tw)
+        self.insert_tweet_sql = (  # PostgreSQL, for the raw hot path of put_tweet
+            f"INSERT INTO {tw.name} (id, author_id, text, created_at)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        )
         self.insert_media = insert_ignore(d, m)
         self.insert_follow = insert_ignore(d, f)
         self.counts_add = upsert_add(d, c, ["user_id"], ["followers", "following"])
@@ -151,6 +168,24 @@ class _Shard:
         )
         self.followers_among = select(f.c.follower_id).where(
             f.c.followee_id == u, one_of(d, f.c.follower_id, "ids")
+        )
+        # Fan-out reads on PostgreSQL: the id lists travel as array literals and the followers
+        # come back as one comma-separated string per page, which is much cheaper for the
+        # driver than one parameter element or one result row per id.
+        self.followers_many_pg = text(
+            "SELECT p.n, (SELECT string_agg(s.follower_id::text, ',' ORDER BY s.follower_id)"
+            f" FROM (SELECT follower_id FROM {f.name} WHERE followee_id = p.u"
+            " AND follower_id > p.a ORDER BY follower_id LIMIT :n) AS s)"
+            " FROM unnest(CAST(:users AS BIGINT[]), CAST(:afters AS BIGINT[]))"
+            " WITH ORDINALITY AS p(u, a, n)"
+        ).bindparams(bindparam("n", type_=Integer))
+        self.edges_missing_pg = text(
+            "SELECT p.f, p.e FROM unnest(CAST(:fs AS BIGINT[]), CAST(:es AS BIGINT[])) AS p(f, e)"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {f.name} AS x"
+            " WHERE x.follower_id = p.f AND x.followee_id = p.e)"
+        )
+        self.edges_in = select(f.c.follower_id, f.c.followee_id).where(
+            tuple_(f.c.followee_id, f.c.follower_id).in_(bindparam("pairs", expanding=True))
         )
         self.counts_among = select(c.c.user_id).where(
             one_of(d, c.c.user_id, "ids"), c.c.followers >= bindparam("min")
@@ -258,6 +293,114 @@ class _Shard:
         self.ensure()
         return self.db.write(fn, idempotent=idempotent, users=users, tweets=tweets)
 
+    def write_one(
+        self,
+        stmt: Any,
+        params: Mapping[str, Any],
+        *,
+        users: Iterable[int] = (),
+        tweets: Iterable[int] = (),
+    ) -> Any:
+        """One idempotent statement as its own transaction on the primary (see
+        :meth:`Database.write_one`)."""
+        self.ensure()
+        return self.db.write_one(stmt, params, users=users, tweets=tweets)
+
+    def put_row(self, row: dict[str, Any], *, users: list[int], tweets: list[int]) -> None:
+        """Insert one tweet row (no media) as its own transaction on the primary.
+
+        On PostgreSQL this is the posting hot path: the ``INSERT`` goes straight to a pooled
+        psycopg connection of the autocommit pool (prepared by psycopg after a few executions),
+        skipping SQLAlchemy's per-statement work (about 90 us of CPU per tweet). Any error
+        there invalidates that connection and the insert runs again through
+        :meth:`write_one`, which retries and translates errors like every other write (the
+        insert is idempotent, so running it twice is harmless)."""
+        self.ensure()
+        engine = self.db.router.primary_reads
+        if engine is not None and self.dialect == "postgresql":
+            raw: Any = None
+            try:
+                raw = engine.raw_connection()
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(self.insert_tweet_sql, self._row_tuple(row))
+                finally:
+                    cursor.close()
+                raw.close()
+            except Exception:
+                if raw is not None:
+                    raw.invalidate()
+            else:
+                self.db.router.wrote(users, tweets)
+                return
+        self.write_one(self.insert_tweet, row, users=users, tweets=tweets)
+
+    @staticmethod
+    def _row_tuple(row: dict[str, Any]) -> tuple[Any, ...]:
+        at = row["created_at"]  # as UTCDateTime binds it on PostgreSQL: naive means UTC
+        return (row["id"], row["author_id"], row["text"], at if at.tzinfo else _utc(at))
+
+    def followers_pages(
+        self, tx: Tx, pages: Sequence[tuple[int, int | None]], limit: int
+    ) -> list[list[int]]:
+        """``followers(u, after, limit)`` for each page, in one statement per chunk of pages."""
+        out: list[list[int]] = [[] for _ in pages]
+        pg = self.dialect == "postgresql"
+        size = _PG_CHUNK if pg else _PAGES_CHUNK
+        for start in range(0, len(pages), size):
+            chunk = pages[start : start + size]
+            if pg:
+                params: dict[str, Any] = {
+                    "users": _array(u for u, _ in chunk),
+                    "afters": _array(a or 0 for _, a in chunk),  # ids are >= 1
+                    "n": limit,
+                }
+                for n, ids in tx.execute(self.followers_many_pg, params).all():
+                    if ids:  # ordinality counts from 1
+                        out[start + n - 1] = list(map(int, ids.split(",")))
+                continue
+            for n, follower in tx.execute(*self._followers_union(chunk, limit)).all():
+                out[start + n - 1].append(follower)
+        return out
+
+    def _followers_union(
+        self, chunk: Sequence[tuple[int, int | None]], limit: int
+    ) -> tuple[Any, dict[str, Any]]:
+        """SQLite/MariaDB: a ``UNION ALL`` of one index range scan per page."""
+        f = self.t.follows
+        parts = []
+        params: dict[str, Any] = {"n": limit}
+        for i, (u, after) in enumerate(chunk):
+            params[f"u{i}"], params[f"a{i}"] = u, after or 0
+            sub = (
+                select(literal(i + 1).label("n"), f.c.follower_id)
+                .where(
+                    f.c.followee_id == bindparam(f"u{i}", type_=BigInteger),
+                    f.c.follower_id > bindparam(f"a{i}", type_=BigInteger),
+                )
+                .order_by(f.c.follower_id)
+                .limit(bindparam("n", type_=Integer))
+                .subquery(f"p{i}")
+            )
+            parts.append(select(sub.c.n, sub.c.follower_id))
+        return union_all(*parts), params
+
+    def edges(self, tx: Tx, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The ``(follower, followee)`` edges among ``pairs``, one statement per chunk (on
+        PostgreSQL the query returns the pairs that are *not* edges: usually none)."""
+        found: set[tuple[int, int]] = set()
+        params: dict[str, Any]
+        if self.dialect == "postgresql":
+            for chunk in _chunks(pairs, _PG_CHUNK):
+                params = {"fs": _array(p[0] for p in chunk), "es": _array(p[1] for p in chunk)}
+                missing = tx.execute(self.edges_missing_pg, params).all()
+                found.update(set(chunk).difference((f, e) for f, e in missing))
+            return found
+        for chunk in _chunks(pairs, _CHUNK):
+            params = {"pairs": [(e, f) for f, e in chunk]}
+            found.update((f, e) for f, e in tx.execute(self.edges_in, params).all())
+        return found
+
     def load_tweets(self, tx: Tx, ids: Sequence[int]) -> dict[int, Tweet]:
         """Live tweets among ``ids`` with their media, in one query per chunk."""
         rows: dict[int, Any] = {}
@@ -327,7 +470,9 @@ def _batches(rows: Iterable[T], size: int) -> Iterable[list[T]]:
 
 class SQLStore:
     """A :class:`~socialfeed.interfaces.TweetStore`, :class:`~socialfeed.interfaces.FollowGraph`
-    and :class:`~socialfeed.interfaces.HomeTimelineSupport` on SQLAlchemy Core.
+    (with :class:`~socialfeed.interfaces.FollowerCountSupport` and
+    :class:`~socialfeed.interfaces.FanoutGraphSupport`) and
+    :class:`~socialfeed.interfaces.HomeTimelineSupport` on SQLAlchemy Core.
 
     ``SQLStore(url_or_engine, prefix="socialfeed_", replicas=[...], read_your_writes=...)`` for
     one database (optionally with read replicas), or :meth:`sharded` for several databases with
@@ -458,9 +603,12 @@ class SQLStore:
             for p, m in enumerate(tweet.media)
         ]
         sh = self._shard(tweet.author_id)
+        if not media:  # the common case: one statement, one round trip on PostgreSQL
+            sh.put_row(row, users=[tweet.author_id], tweets=[tweet.id])
+            return
 
         def fn(tx: Tx) -> None:
-            if tx.execute(sh.insert_tweet, row).rowcount and media:
+            if tx.execute(sh.insert_tweet, row).rowcount:
                 tx.execute(insert(sh.t.tweet_media), media)
 
         sh.write(fn, users=[tweet.author_id], tweets=[tweet.id])
@@ -628,6 +776,53 @@ class SQLStore:
 
         return sh.read(fn, users=[user_id])
 
+    # FanoutGraphSupport
+    def followers_many(
+        self, pages: Sequence[tuple[int, int | None]], limit: int
+    ) -> list[list[int]]:
+        """:meth:`followers` for each ``(user_id, after)``, in order: one query per shard (per
+        chunk of pages), read where :meth:`followers` reads (a replica when there are some)."""
+        out: list[list[int]] = [[] for _ in pages]
+        by_shard: dict[int, list[int]] = {}
+        if len(self._shards) == 1:
+            by_shard[0] = list(range(len(pages)))
+        else:
+            for n, (user_id, _) in enumerate(pages):
+                by_shard.setdefault(self.shard_index(user_id), []).append(n)
+
+        def one(item: tuple[_Shard, list[int]]) -> None:
+            sh, ns = item
+            mine = [pages[n] for n in ns]
+            users = [u for u, _ in mine]
+            found = sh.read(lambda tx: sh.followers_pages(tx, mine, limit), users=users)
+            for n, followers in zip(ns, found, strict=True):
+                out[n] = followers
+
+        items = [(self._shards[i], ns) for i, ns in by_shard.items()]
+        self._scatter_items(items, one)
+        return out
+
+    def edges_among(self, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The ``(follower_id, followee_id)`` pairs among ``pairs`` that are edges: one query per
+        shard (per chunk), on the followee's shard, always on the primary, because fan-out uses it
+        to re-check edges after writing and it must see every unfollow that committed."""
+        if not pairs:
+            return set()
+        by_shard: dict[int, list[tuple[int, int]]] = {}
+        if len(self._shards) == 1:
+            by_shard[0] = list(pairs)
+        else:
+            for pair in dict.fromkeys(pairs):
+                by_shard.setdefault(self.shard_index(pair[1]), []).append(pair)
+
+        def one(item: tuple[_Shard, list[tuple[int, int]]]) -> set[tuple[int, int]]:
+            sh, mine = item
+            sh.ensure()
+            return sh.db.read(lambda tx: sh.edges(tx, mine), primary=True)
+
+        items = [(self._shards[i], ps) for i, ps in by_shard.items()]
+        return set().union(*self._scatter_items(items, one))
+
     def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
         """The ``user_ids`` with at least ``min_followers`` followers (one query per shard)."""
         return self._min_followers(user_ids, min_followers, reader=None)
@@ -662,7 +857,7 @@ class SQLStore:
         return sorted(self._min_followers(following, min_followers, reader=user_id))
 
     def _scatter_items(
-        self, items: list[tuple[_Shard, list[int]]], fn: Callable[[tuple[_Shard, list[int]]], T]
+        self, items: list[tuple[_Shard, V]], fn: Callable[[tuple[_Shard, V]], T]
     ) -> list[T]:
         if len(items) <= 1:
             return [fn(i) for i in items]
