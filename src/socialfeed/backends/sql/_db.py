@@ -232,3 +232,33 @@ class Database:
         """Release the connections of the engines this database created."""
         for engine in self._owned:
             engine.dispose()
+
+
+class SchemaOnce:
+    """Creates (or checks) a component's tables the first time they are needed, once, even with
+    several threads racing; :meth:`forget` after dropping them."""
+
+    def __init__(self, db: Database, create: Callable[[Tx], None]) -> None:
+        self._db = db
+        self._create = create
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Run the creation unless it already ran."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                self._db.write(self._create)
+            except BackendError as exc:
+                if "schema version" in str(exc):
+                    raise
+                self._db.write(self._create)  # a concurrent creator won the race: check again
+            self._ready = True
+
+    def forget(self) -> None:
+        """The tables were dropped: create them again on next use."""
+        self._ready = False

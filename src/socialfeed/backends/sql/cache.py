@@ -9,7 +9,6 @@ entries first locks the list's row (``SELECT ... FOR UPDATE`` in key order, or a
 from __future__ import annotations
 
 import json
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from socialfeed.backends.sql._db import Database, Tx, make_engine
+from socialfeed.backends.sql._db import Database, SchemaOnce, Tx, make_engine
 from socialfeed.backends.sql._dialect import insert_ignore, one_of, upsert_add, upsert_set
 from socialfeed.backends.sql.routing import ReplicaRouter
 from socialfeed.backends.sql.schema import (
@@ -100,8 +99,10 @@ class SQLFeedCache:
         self.dialect = d = self.db.dialect
         self._hot_capacity = hot_tweets
         self._since_trim = 0
-        self._ready = False
-        self._lock = threading.Lock()
+        self._schema = SchemaOnce(
+            self.db,
+            lambda tx: ensure_schema(tx.conn, t.metadata, t.meta, "cache", CACHE_SCHEMA_VERSION),
+        )
         lists, entries = t.lists, t.entries
         lc, ec = lists.c, entries.c
         k: Any = bindparam("k")
@@ -190,23 +191,7 @@ class SQLFeedCache:
         self._ensure()
 
     def _ensure(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            t = self.tables
-
-            def create(tx: Tx) -> None:
-                ensure_schema(tx.conn, t.metadata, t.meta, "cache", CACHE_SCHEMA_VERSION)
-
-            try:
-                self.db.write(create)
-            except BackendError as exc:
-                if "schema version" in str(exc):
-                    raise
-                self.db.write(create)
-            self._ready = True
+        self._schema.ensure()
 
     def _write(self, fn: Callable[[Tx], T], *, idempotent: bool = True) -> T:
         self._ensure()
@@ -480,7 +465,7 @@ class SQLFeedCache:
                     t.meta.drop(tx.conn)
 
         self.db.write(fn)
-        self._ready = False
+        self._schema.forget()
 
     def close(self) -> None:
         """Release the connections of the engine this cache created."""

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
 
-from socialfeed.backends.sql._db import Database, Tx, make_engine
+from socialfeed.backends.sql._db import Database, SchemaOnce, Tx, make_engine
 from socialfeed.backends.sql._dialect import insert_ignore, one_of, upsert_add
 from socialfeed.backends.sql.routing import ReplicaRouter, jump_hash
 from socialfeed.backends.sql.schema import (
@@ -41,7 +41,7 @@ from socialfeed.backends.sql.schema import (
     ensure_schema,
     store_tables,
 )
-from socialfeed.errors import BackendError, ValidationError
+from socialfeed.errors import ValidationError
 from socialfeed.ids import MAX_ID
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
@@ -105,8 +105,9 @@ class _Shard:
         self.db = db
         self.t = t
         self.dialect = db.dialect
-        self._ready = False
-        self._lock = threading.Lock()
+        self._schema = SchemaOnce(
+            db, lambda tx: ensure_schema(tx.conn, t.metadata, t.meta, "store", STORE_SCHEMA_VERSION)
+        )
         tw, m, f, c = t.tweets, t.tweet_media, t.follows, t.user_counts
         d = self.dialect
         self.load = (
@@ -256,23 +257,7 @@ class _Shard:
 
     def ensure(self) -> None:
         """Create (or check) the schema on first use."""
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            t = self.t
-
-            def create(tx: Tx) -> None:
-                ensure_schema(tx.conn, t.metadata, t.meta, "store", STORE_SCHEMA_VERSION)
-
-            try:
-                self.db.write(create)
-            except BackendError as exc:
-                if "schema version" in str(exc):
-                    raise
-                self.db.write(create)  # a concurrent creator won the race: check again
-            self._ready = True
+        self._schema.ensure()
 
     def read(
         self, fn: Callable[[Tx], T], *, users: Iterable[int] = (), tweets: Iterable[int] = ()
@@ -1028,7 +1013,7 @@ class SQLStore:
                         t.meta.drop(tx.conn)
 
             sh.db.write(fn)
-            sh._ready = False
+            sh._schema.forget()
 
     def close(self) -> None:
         """Release the connections of the engines this store created."""
