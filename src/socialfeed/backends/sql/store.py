@@ -204,26 +204,26 @@ class _Shard:
             select(u.label("a")),
         )
         if self.dialect == "postgresql":
-            au = authors.subquery("au")
-            lat = (
-                select(tw.c.id)
-                .where(tw.c.author_id == au.c.a, *cond)
-                .order_by(tw.c.id.desc())
-                .limit(n)
-                .lateral("t")
-            )
-            return (
-                select(lat.c.id)
-                .select_from(au.join(lat, true()))
-                .order_by(lat.c.id.desc())
-                .limit(n)
-            )
+            return self._newest_lateral(authors.subquery("au"), n, cond)
         return (
             select(tw.c.id)
             .where(tw.c.author_id.in_(authors), *cond)
             .order_by(tw.c.id.desc())
             .limit(n)
         )
+
+    def _newest_lateral(self, au: Any, n: Any, cond: list[Any]) -> Select[Any]:
+        """PostgreSQL: for each author in ``au`` (column ``a``) its newest ``n`` tweets through a
+        LATERAL join on ``tweets(author_id, id DESC)``, then the newest ``n`` of those."""
+        tw = self.t.tweets
+        lat = (
+            select(tw.c.id)
+            .where(tw.c.author_id == au.c.a, *cond)
+            .order_by(tw.c.id.desc())
+            .limit(n)
+            .lateral("t")
+        )
+        return select(lat.c.id).select_from(au.join(lat, true())).order_by(lat.c.id.desc()).limit(n)
 
     def _authors_home(self, n: Any, has_before: bool) -> Select[Any]:
         """The newest ``n`` tweets of a given list of authors (a shard's part of a sharded pull)."""
@@ -235,19 +235,7 @@ class _Shard:
                 .table_valued("a")
                 .render_derived(name="au")
             )
-            lat = (
-                select(tw.c.id)
-                .where(tw.c.author_id == au.c.a, *cond)
-                .order_by(tw.c.id.desc())
-                .limit(n)
-                .lateral("t")
-            )
-            return (
-                select(lat.c.id)
-                .select_from(au.join(lat, true()))
-                .order_by(lat.c.id.desc())
-                .limit(n)
-            )
+            return self._newest_lateral(au, n, cond)
         return (
             select(tw.c.id)
             .where(tw.c.author_id.in_(bindparam("authors", expanding=True)), *cond)
