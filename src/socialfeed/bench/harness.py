@@ -12,7 +12,17 @@ from typing import Any, TextIO
 
 import attrs
 
-__all__ = ["GROUPS", "BenchContext", "Row", "median_of", "percentile", "run", "table", "timed"]
+__all__ = [
+    "GROUPS",
+    "BenchContext",
+    "Row",
+    "median_of",
+    "p50_over",
+    "percentile",
+    "run",
+    "table",
+    "timed",
+]
 
 GROUPS = ("socialfeed.bench.memory", "socialfeed.bench.redis", "socialfeed.bench.sql")
 """Modules holding workloads; a group whose backend is not installed is reported and skipped."""
@@ -83,6 +93,17 @@ def timed(fn: Callable[[], object], n: int) -> list[float]:
         fn()
         out.append((clock() - start) * 1e6)
     return out
+
+
+def p50_over(sample: Sequence[int], fn: Callable[[int], object]) -> Callable[[], float]:
+    """A measurement for :func:`median_of`: ``fn(u)`` for every ``u`` of ``sample``, its p50 in
+    microseconds."""
+
+    def once() -> float:
+        it = iter(sample)
+        return percentile(timed(lambda: fn(next(it)), len(sample)), 50)
+
+    return once
 
 
 def median_of(ctx: BenchContext, measure: Callable[[], float]) -> float:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import socialfeed
 from socialfeed.bench.data import TEXT, zipf_graph
-from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, timed
+from socialfeed.bench.harness import BenchContext, Row, median_of, p50_over
 
 __all__ = ["WORKLOADS", "w9"]
 
@@ -33,19 +32,13 @@ def w9(ctx: BenchContext) -> list[Row]:
 
     # Baseline: a hand-written timeline, a dict of newest-first id lists plus a dict of tweets,
     # read as a slice and hydrated by lookups (no validation, cursor, activity or celebrities).
-    feeds = {u: [t.id for t in sf.get_feed(u).items] for u in set(sample)}
-    tweets = {t.id: t for u in feeds for t in sf.get_feed(u).items}
-
-    def measure(fn: Callable[[int], object]) -> Callable[[], float]:
-        def once() -> float:
-            it = iter(sample)
-            return percentile(timed(lambda: fn(next(it)), len(sample)), 50)
-
-        return once
+    pages = {u: sf.get_feed(u).items for u in set(sample)}
+    feeds = {u: [t.id for t in items] for u, items in pages.items()}
+    tweets = {t.id: t for items in pages.values() for t in items}
 
     ctx.progress("W9: reading")
-    value = median_of(ctx, measure(lambda u: sf.get_feed(u, limit=20)))
-    baseline = median_of(ctx, measure(lambda u: tuple([tweets[i] for i in feeds[u][:20]])))
+    value = median_of(ctx, p50_over(sample, lambda u: sf.get_feed(u, limit=20)))
+    baseline = median_of(ctx, p50_over(sample, lambda u: tuple([tweets[i] for i in feeds[u][:20]])))
     sf.close()
     return [Row("W9", "get_feed p50 us (memory, hybrid)", value, baseline, "<= 30 us", value <= 30)]
 

@@ -16,7 +16,7 @@ from typing import Any
 import socialfeed
 from socialfeed.backends.sql import SQLStore
 from socialfeed.bench.data import TEXT, zipf_graph
-from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, timed
+from socialfeed.bench.harness import BenchContext, Row, median_of, p50_over
 
 __all__ = ["WORKLOADS", "load_zipf", "w7", "w8"]
 
@@ -79,16 +79,9 @@ def w7(ctx: BenchContext) -> list[Row]:
             sf.get_feed(u, limit=20)
             raw(u)
 
-        def measure(fn: Callable[[int], object]) -> Callable[[], float]:
-            def once() -> float:
-                it = iter(sample)
-                return percentile(timed(lambda: fn(next(it)), len(sample)), 50)
-
-            return once
-
         ctx.progress("W7: reading")
-        value = median_of(ctx, measure(lambda u: sf.get_feed(u, limit=20)))
-        baseline = median_of(ctx, measure(raw))
+        value = median_of(ctx, p50_over(sample, lambda u: sf.get_feed(u, limit=20)))
+        baseline = median_of(ctx, p50_over(sample, raw))
         close_raw()
         sf.queue.close()
     finally:

@@ -22,7 +22,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
     union_all,
     update,
@@ -36,6 +35,7 @@ from socialfeed.backends.sql.schema import (
     CACHE_SCHEMA_VERSION,
     DEFAULT_PREFIX,
     cache_tables,
+    drop_component,
     ensure_schema,
 )
 from socialfeed.backends.sql.store import EngineLike
@@ -456,15 +456,9 @@ class SQLFeedCache:
         """Drop this cache's tables (and its ``meta`` row): for tests and demos."""
         t = self.tables
 
-        def fn(tx: Tx) -> None:
-            for table in (t.lists, t.entries, t.seen, t.hot):
-                table.drop(tx.conn, checkfirst=True)
-            if t.meta.name in inspect(tx.conn).get_table_names():
-                tx.execute(delete(t.meta).where(t.meta.c.component == "cache"))
-                if not tx.execute(select(func.count()).select_from(t.meta)).scalar():
-                    t.meta.drop(tx.conn)
-
-        self.db.write(fn)
+        self.db.write(
+            lambda tx: drop_component(tx.conn, [t.lists, t.entries, t.seen, t.hot], t.meta, "cache")
+        )
         self._schema.forget()
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ first use and refuses a database whose schema is newer than this code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,10 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    delete,
+    func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.dialects import mysql
@@ -42,6 +46,7 @@ __all__ = [
     "StoreTables",
     "UTCDateTime",
     "cache_tables",
+    "drop_component",
     "ensure_schema",
     "store_tables",
 ]
@@ -232,3 +237,13 @@ def ensure_schema(
     metadata.create_all(conn, checkfirst=True)
     if found is None:
         conn.execute(insert(meta).values(component=component, schema_version=version))
+
+
+def drop_component(conn: Connection, tables: Sequence[Table], meta: Table, component: str) -> None:
+    """Drop a component's ``tables`` and its ``meta`` row; drop ``meta`` too once it is empty."""
+    for table in tables:
+        table.drop(conn, checkfirst=True)
+    if meta.name in inspect(conn).get_table_names():
+        conn.execute(delete(meta).where(meta.c.component == component))
+        if not conn.execute(select(func.count()).select_from(meta)).scalar():
+            meta.drop(conn)

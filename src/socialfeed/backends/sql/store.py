@@ -15,11 +15,11 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     bindparam,
     delete,
     func,
     insert,
-    inspect,
     literal,
     select,
     text,
@@ -38,6 +38,7 @@ from socialfeed.backends.sql.schema import (
     DEFAULT_PREFIX,
     STORE_SCHEMA_VERSION,
     StoreTables,
+    drop_component,
     ensure_schema,
     store_tables,
 )
@@ -992,13 +993,10 @@ class SQLStore:
         for sh in self._shards:
             t = sh.t
 
-            def fn(tx: Tx, t: StoreTables = t) -> None:
-                for table in (t.tweets, t.tweet_media, t.follows, t.user_counts):
-                    table.drop(tx.conn, checkfirst=True)
-                if t.meta.name in inspect(tx.conn).get_table_names():
-                    tx.execute(delete(t.meta).where(t.meta.c.component == "store"))
-                    if not tx.execute(select(func.count()).select_from(t.meta)).scalar():
-                        t.meta.drop(tx.conn)
+            tables = [t.tweets, t.tweet_media, t.follows, t.user_counts]
+
+            def fn(tx: Tx, t: StoreTables = t, tables: list[Table] = tables) -> None:
+                drop_component(tx.conn, tables, t.meta, "store")
 
             sh.db.write(fn)
             sh._schema.forget()
