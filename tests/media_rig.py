@@ -12,8 +12,8 @@ from typing import IO, Any, cast
 
 import pytest
 
-from socialfeed.bench.data import png_bytes
-from socialfeed.testing.services import require
+from services import require
+from socialfeed.testing.data import png_bytes
 
 __all__ = [
     "StreamFile",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from socialfeed.testing.services import require
+from services import require
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])

@@ -115,6 +115,7 @@ def test_facade_signatures() -> None:
         "workers",
         "strategy",
         "settings",
+        "graph",
     ]
     for name in (
         "TweetStore",

@@ -21,6 +21,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     import socialfeed
+    from socialfeed.abilities import complete_queue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log = logging.getLogger("socialfeed.worker")
@@ -41,10 +42,10 @@ def _worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("%d workers consuming %s", args.workers, args.queue)
-    stats = getattr(sf.queue, "stats", None)
+    queue = complete_queue(sf.queue)
     while not stop.wait(args.log_every):
-        if stats is not None:
-            log.info("progress %s", stats())
+        if stats := queue.stats():
+            log.info("progress %s", stats)
     log.info("stopping: finishing in-flight jobs")
     sf.close()
     log.info("stopped")

@@ -9,9 +9,9 @@ import time
 from datetime import UTC, datetime
 
 import socialfeed
-from socialfeed.bench.data import png_bytes, zipf_graph
 from socialfeed.bench.harness import percentile
 from socialfeed.models import Tweet
+from socialfeed.testing.data import png_bytes, zipf_graph
 
 __all__ = ["run_demo"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -11,9 +10,14 @@ from typing import IO, Any
 import attrs
 
 from socialfeed import registry
+from socialfeed.abilities import (
+    complete_cache,
+    complete_graph,
+    complete_media,
+    complete_store,
+)
 from socialfeed.cursors import decode_cursor, encode_cursor
 from socialfeed.errors import NotFound, PermissionDenied, ValidationError
-from socialfeed.fanout import Job
 from socialfeed.ids import SnowflakeGenerator, id_time
 from socialfeed.interfaces import (
     Backends,
@@ -24,6 +28,7 @@ from socialfeed.interfaces import (
     MediaStore,
     TweetStore,
 )
+from socialfeed.jobs import Job
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
 from socialfeed.settings import Settings
 from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
@@ -65,7 +70,14 @@ class SocialFeed:
 
     def __attrs_post_init__(self) -> None:
         self._ids = SnowflakeGenerator(self.settings.worker_id)
-        self._b = Backends(self.store, self.graph, self.cache, self.queue, self.settings, self.now)
+        self._b = Backends(
+            complete_store(self.store, self.graph),
+            complete_graph(self.graph),
+            complete_cache(self.cache),
+            self.queue,
+            self.settings,
+            self.now,
+        )
 
     @property
     def backends(self) -> Backends:
@@ -126,8 +138,7 @@ class SocialFeed:
             )
         if self.store.mark_deleted(tweet_id) is None:
             return  # a concurrent delete won
-        self.cache.forget_tweet(tweet_id)
-        self.cache.remove("celebrity", [tweet.author_id], [tweet_id])
+        self.cache.forget_hot_tweet(tweet_id)
         self.strategy.on_delete(self._b, tweet)
 
     def follow(self, follower_id: int, followee_id: int) -> None:
@@ -150,12 +161,12 @@ class SocialFeed:
 
     # reads
     def _hydrate(self, ids: Sequence[int]) -> dict[int, Tweet]:
-        found = self.cache.get_tweets(ids)
+        found = self.cache.get_hot_tweets(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             loaded = self.store.get_tweets(missing)
             if loaded:
-                self.cache.put_tweets(list(loaded.values()))
+                self.cache.put_hot_tweets(list(loaded.values()))
                 found.update(loaded)
         return found
 
@@ -273,8 +284,7 @@ class SocialFeed:
             if len(batch) >= 500:
                 sweep()
         sweep()
-        if sweep_uploads := getattr(self.media_store, "sweep_uploads", None):
-            sweep_uploads(older_than)  # temporary objects of uploads that died half way
+        complete_media(self.media_store).sweep_uploads(older_than)  # uploads that died half way
         return removed
 
     # lifecycle
@@ -303,17 +313,6 @@ class SocialFeed:
         self.close()
 
 
-def _backend(role: registry.Role, value: Any, settings: Settings) -> Any:
-    if isinstance(value, str):
-        return registry.resolve(role, value, settings)
-    fsspec = sys.modules.get("fsspec")
-    if role == "media" and fsspec is not None and isinstance(value, fsspec.AbstractFileSystem):
-        from socialfeed.backends.fsspec import FsspecMediaStore
-
-        return FsspecMediaStore.from_filesystem(value)
-    return value
-
-
 def connect(
     store: str | Any = "memory://",
     cache: str | Any = "memory://",
@@ -322,8 +321,11 @@ def connect(
     workers: int | None = None,
     strategy: str | FeedStrategy = "hybrid",
     settings: Settings | None = None,
+    *,
+    graph: str | Any | None = None,
 ) -> SocialFeed:
-    """Open a feed. Every argument is a URL or a ready backend object (API.md section 1)."""
+    """Open a feed. Every backend argument is a URL or a ready backend object; ``graph`` (the
+    FollowGraph) defaults to the store, which then holds tweets and follows together."""
     settings = settings if settings is not None else Settings()
     if not isinstance(settings, Settings):
         raise ValidationError("settings", "must be a socialfeed.Settings")
@@ -337,13 +339,16 @@ def connect(
         workers = _DEFAULT_WORKERS.get(queue, 0) if isinstance(queue, str) else 0
     if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 256:
         raise ValidationError("workers", f"must be an integer in 0..256, got {workers!r}")
-    tweet_store = _backend("store", store, settings)
+    tweet_store = registry.build("store", store, settings)
+    follow_graph = (
+        tweet_store if graph is None or graph == store else registry.build("graph", graph, settings)
+    )
     sf = SocialFeed(
         store=tweet_store,
-        graph=tweet_store,
-        cache=_backend("cache", cache, settings),
-        media_store=_backend("media", media, settings),
-        queue=_backend("queue", queue, settings),
+        graph=follow_graph,
+        cache=registry.build("cache", cache, settings),
+        media_store=registry.build("media", media, settings),
+        queue=registry.build("queue", queue, settings),
         strategy=strategy,
         settings=settings,
     )

@@ -1,9 +1,13 @@
-"""The Protocols a backend implements (API.md section 6), and the optional abilities a strategy
-uses when a backend offers them.
+"""The Protocols a backend implements, and the optional abilities it may add.
 
 Interfaces are small and primitive on purpose: validation, ordering rules, pagination and limits
-live once in the facade and the strategies, never in each backend. A backend proves itself with the
-contract suites in :mod:`socialfeed.testing`.
+live once in the facade and the strategies, never in each backend. An optional ability (e.g.
+:class:`FeedReadSupport`) is a separate Protocol of batched methods that save round trips; a
+backend without it gets the default of :mod:`socialfeed.abilities`, built on its core methods, so
+the strategies always work with the *complete* Protocols (:class:`CompleteStore`,
+:class:`CompleteGraph`, :class:`CompleteCache`, :class:`CompleteMedia`, :class:`CompleteQueue`).
+A backend proves itself with the contract suites in :mod:`socialfeed.testing`; the registry builds
+one from a URL through its :class:`FromURL` hook.
 
 Conventions shared by every method below:
 
@@ -17,20 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
+from typing import IO, Any, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import attrs
 
+from socialfeed.jobs import Job
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
-
-if TYPE_CHECKING:
-    from socialfeed.fanout import Job
 
 __all__ = [
     "BUILDING",
     "Backends",
     "CachedSlice",
+    "CompleteCache",
+    "CompleteGraph",
+    "CompleteMedia",
+    "CompleteQueue",
+    "CompleteStore",
     "FanoutBatchSupport",
     "FanoutGraphSupport",
     "FanoutQueue",
@@ -39,10 +46,13 @@ __all__ = [
     "FeedStrategy",
     "FollowGraph",
     "FollowerCountSupport",
+    "FromURL",
     "HomeTimelineSupport",
     "ListKind",
     "MediaStore",
+    "QueueStatsSupport",
     "TweetStore",
+    "UploadSweepSupport",
     "supports",
 ]
 
@@ -203,14 +213,15 @@ class FeedCache(Protocol):
     def active_among(self, user_ids: Sequence[int], since: datetime) -> list[int]:
         """The ``user_ids`` seen strictly after ``since``, in the given order."""
 
-    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Hot tweets among ``tweet_ids`` (absent ones left out)."""
 
-    def put_tweets(self, tweets: Sequence[Tweet]) -> None:
-        """Cache tweets; a tweet forgotten by :meth:`forget_tweet` is not cached again."""
+    def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
+        """Cache tweets; a tweet forgotten by :meth:`forget_hot_tweet` is not cached again."""
 
-    def forget_tweet(self, tweet_id: int) -> None:
-        """Drop a deleted tweet, with a tombstone so a racing :meth:`put_tweets` can't revive it."""
+    def forget_hot_tweet(self, tweet_id: int) -> None:
+        """Drop a deleted tweet, with a tombstone so that a racing :meth:`put_hot_tweets` can't
+        revive it."""
 
     def close(self) -> None:
         """Release connections."""
@@ -295,13 +306,67 @@ class FanoutQueue(Protocol):
         """Stop the workers and release connections."""
 
 
+@runtime_checkable
+class UploadSweepSupport(Protocol):
+    """Optional ability of a MediaStore: remove what uploads that died half way left behind."""
+
+    def sweep_uploads(self, older_than: datetime) -> int:
+        """Delete temporary objects last written before ``older_than``; return how many."""
+
+
+@runtime_checkable
+class QueueStatsSupport(Protocol):
+    """Optional ability of a FanoutQueue: counters for logs and monitoring."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counters such as jobs waiting, pending and processed."""
+
+
+@runtime_checkable
+class CompleteStore(TweetStore, HomeTimelineSupport, Protocol):
+    """A TweetStore with every optional ability."""
+
+
+@runtime_checkable
+class CompleteGraph(FollowGraph, FollowerCountSupport, FanoutGraphSupport, Protocol):
+    """A FollowGraph with every optional ability."""
+
+
+@runtime_checkable
+class CompleteCache(FeedCache, FeedReadSupport, FanoutBatchSupport, Protocol):
+    """A FeedCache with every optional ability."""
+
+
+@runtime_checkable
+class CompleteMedia(MediaStore, UploadSweepSupport, Protocol):
+    """A MediaStore with every optional ability."""
+
+
+@runtime_checkable
+class CompleteQueue(FanoutQueue, QueueStatsSupport, Protocol):
+    """A FanoutQueue with every optional ability."""
+
+
+class FromURL(Protocol):
+    """How the registry builds a backend for a URL: a class (or any object) with ``from_url``.
+
+    ``connect(cache="mycache://host/0")`` finds the class registered for ``mycache`` and calls
+    ``from_url("mycache://host/0", settings)``; the class parses the URL (and its query options)
+    and returns a ready backend.
+    """
+
+    def from_url(self, url: str, settings: Settings) -> Any:
+        """A backend for ``url``."""
+
+
 @attrs.define
 class Backends:
-    """Everything a strategy works with: the backends, the settings and the clock."""
+    """Everything a strategy works with: the backends (each with every ability, see
+    :mod:`socialfeed.abilities`), the settings and the clock."""
 
-    store: TweetStore
-    graph: FollowGraph
-    cache: FeedCache
+    store: CompleteStore
+    graph: CompleteGraph
+    cache: CompleteCache
     queue: FanoutQueue
     settings: Settings
     now: Callable[[], datetime]

@@ -4,7 +4,10 @@ Built-in backends are lazy ``"module:Class"`` strings, so ``import socialfeed`` 
 redis nor SQLAlchemy. Plugins register through the entry-point group ``socialfeed.backends``
 with names of the form ``<role>.<scheme>``, e.g.
 ``store.cassandra = "my_pkg.store:CassandraStore"``. A backend class is built with
-``Class.from_url(url, settings)``.
+``Class.from_url(url, settings)`` (the :class:`~socialfeed.interfaces.FromURL` hook).
+
+:func:`build` is what ``connect()`` calls for each argument: a URL is resolved; a raw fsspec
+filesystem given as ``media=`` is adapted to a media store; any other object is a ready backend.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from socialfeed.errors import ValidationError
+from socialfeed.interfaces import FromURL
 from socialfeed.settings import Settings
 
-__all__ = ["BUILTIN", "Role", "known_schemes", "register", "resolve", "scheme_of"]
+__all__ = ["BUILTIN", "Role", "build", "known_schemes", "register", "resolve", "scheme_of"]
 
 Role = Literal["store", "cache", "media", "queue"]
 
@@ -60,7 +64,7 @@ BUILTIN: dict[str, dict[str, tuple[str, str | None]]] = {
 _registered: dict[str, dict[str, Any]] = {role: {} for role in BUILTIN}
 
 
-def register(role: Role, scheme: str, factory: Any) -> None:
+def register(role: Role, scheme: str, factory: FromURL | str) -> None:
     """Register a backend class (or ``"module:Class"`` string) for ``scheme`` URLs of ``role``."""
     _registered[role][scheme] = factory
 
@@ -128,10 +132,25 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
             "(plugins add more through the 'socialfeed.backends' entry-point group)",
         )
     try:
-        cls = _load(target)
+        cls: FromURL = _load(target)
     except ImportError as exc:
         hint = f"pip install 'socialfeed[{extra}]'" if extra else "check the plugin's installation"
         raise ValidationError(
             role, f"the backend for {scheme!r} URLs cannot be imported ({exc}); {hint}"
         ) from exc
     return cls.from_url(url, settings)
+
+
+def build(role: Role | Literal["graph"], value: Any, settings: Settings) -> Any:
+    """The backend for a ``connect()`` argument: :func:`resolve` for a URL (a ``graph`` URL is a
+    store URL: stores hold follows); for ``media``, a raw fsspec filesystem becomes a media store
+    on it; any other object is used as it is."""
+    if isinstance(value, str):
+        return resolve("store" if role == "graph" else role, value, settings)
+    if role == "media":
+        import fsspec
+
+        if isinstance(value, fsspec.AbstractFileSystem):
+            store_class = _load(_FSSPEC)
+            return store_class.from_filesystem(value)
+    return value

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from socialfeed.testing.services import require
+from services import require
 
 HOST = "127.0.0.1"
 DB = {"cache": 9, "queue": 10, "feed": 11, "misc": 12}

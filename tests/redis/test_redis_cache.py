@@ -277,8 +277,8 @@ def test_ttls_and_tombstones(cache_url: str) -> None:
         cache_url + "?hot_ttl=100&tombstone_ttl=200&list_ttl=300&seen_ttl=400&prefix=x", Settings()
     )
     client: Any = c.client
-    c.put_tweets([Tweet(1, 1, "a", T0), Tweet(2, 1, "b", T0)])
-    c.forget_tweet(2)
+    c.put_hot_tweets([Tweet(1, 1, "a", T0), Tweet(2, 1, "b", T0)])
+    c.forget_hot_tweet(2)
     c.merge("feed", 1, [1], 0, 10)
     c.touch(1, T0)
     assert 99_000 < client.pttl("x:t:0000000000000001") <= 100_000
@@ -293,11 +293,11 @@ def test_ttls_and_tombstones(cache_url: str) -> None:
 def test_losing_everything_reads_as_absent(cache: RedisFeedCache) -> None:
     cache.merge("feed", 1, [1], 0, 10)
     cache.touch(1, T0)
-    cache.put_tweets([Tweet(1, 1, "a", T0)])
+    cache.put_hot_tweets([Tweet(1, 1, "a", T0)])
     cache.client.flushdb()
     assert cache.read("feed", 1, None, 10) is None
     assert cache.active_among([1], T0 - timedelta(days=1)) == []
-    assert cache.get_tweets([1]) == {}
+    assert cache.get_hot_tweets([1]) == {}
     assert cache.touch(1, T0) is None
 
 
@@ -345,7 +345,7 @@ def test_cluster_fan_out_spans_slots_and_user_keys_share_one(cluster_url: str) -
     assert c.read("feed", 1, None, 9) == CachedSlice((6, 4), 4)
     assert c.read("feed", 2, None, 9) == CachedSlice((6, 5, 4), 4)
     tweets = [Tweet(i, 1, f"t{i}", T0) for i in range(1, 50)]
-    c.put_tweets(tweets)
-    c.forget_tweet(3)
-    assert c.get_tweets(list(range(1, 60))) == {t.id: t for t in tweets if t.id != 3}
+    c.put_hot_tweets(tweets)
+    c.forget_hot_tweet(3)
+    assert c.get_hot_tweets(list(range(1, 60))) == {t.id: t for t in tweets if t.id != 3}
     c.close()

@@ -14,7 +14,7 @@ import redis
 
 from socialfeed import Settings
 from socialfeed.backends.redis import RedisStreamsQueue
-from socialfeed.fanout import FanOut, Job
+from socialfeed.jobs import FanOut, Job
 
 pytestmark = pytest.mark.redis
 

@@ -8,9 +8,9 @@ import socket
 import pytest
 from sqlhelpers import PG_URL, backend_url
 
+from services import require
 from socialfeed.bench.harness import BenchContext
 from socialfeed.bench.sql import w8
-from socialfeed.testing.services import require
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REDIS_URL = "redis://127.0.0.1:6379/14"  # this file's own DB, flushed afterwards

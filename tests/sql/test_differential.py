@@ -141,13 +141,13 @@ def apply_cache(c: Any, op: tuple[Any, ...]) -> Any:
         case ("active", us, h):
             return c.active_among(us, T0 + timedelta(hours=h))
         case ("hot_put", ids):
-            return c.put_tweets(
+            return c.put_hot_tweets(
                 [Tweet(i, 1, f"t{i} ✨", T0, (Media("m", "image/png", 1),)) for i in ids]
             )
         case ("hot_forget", i):
-            return c.forget_tweet(i)
+            return c.forget_hot_tweet(i)
         case ("hot_get", ids):
-            return c.get_tweets(ids)
+            return c.get_hot_tweets(ids)
     raise AssertionError(op)
 
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, insert, text
 from sqlhelpers import new_prefix
 
+from services import require
 from socialfeed.backends.sql import SQLStore
 from socialfeed.models import Tweet
-from socialfeed.testing.services import require
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NOW = datetime(2024, 1, 1, tzinfo=UTC)

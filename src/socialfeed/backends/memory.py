@@ -14,20 +14,17 @@ import itertools
 import logging
 import queue
 import threading
-import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sortedcontainers import SortedKeyList, SortedList
 
 from socialfeed.interfaces import BUILDING, CachedSlice, ListKind
+from socialfeed.jobs import Job, apply_batch
 from socialfeed.models import Tweet
 from socialfeed.settings import Settings
-
-if TYPE_CHECKING:
-    from socialfeed.fanout import Job
 
 __all__ = ["InlineQueue", "MemoryFeedCache", "MemoryStore", "ThreadQueue"]
 
@@ -334,13 +331,13 @@ class MemoryFeedCache:
         seen = self._seen
         return [u for u in user_ids if (t := seen.get(u)) is not None and t > since]
 
-    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Hot tweets among ``tweet_ids``."""
         with self._lock:
             hot = self._hot
             return {i: t for i in tweet_ids if (t := hot.get(i)) is not None}
 
-    def put_tweets(self, tweets: Sequence[Tweet]) -> None:
+    def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets, unless tombstoned; evict the least recently cached."""
         with self._lock:
             hot = self._hot
@@ -350,7 +347,7 @@ class MemoryFeedCache:
             while len(hot) > self._hot_capacity:
                 hot.popitem(last=False)
 
-    def forget_tweet(self, tweet_id: int) -> None:
+    def forget_hot_tweet(self, tweet_id: int) -> None:
         """Tombstone a deleted tweet."""
         with self._lock:
             self._hot[tweet_id] = None
@@ -376,10 +373,14 @@ class InlineQueue:
         self._handler = handler
 
     def submit(self, job: Job) -> None:
-        """Apply ``job`` now."""
+        """Apply ``job`` now; if it fails (after the quick retries of
+        :func:`~socialfeed.jobs.apply_batch`), the error is the caller's: there is no queue to
+        retry from later."""
         if self._handler is None:
             raise RuntimeError("InlineQueue.start() was not called")
-        self._handler([job])
+        outcome = apply_batch(self._handler, [job])
+        for _, exc in (*outcome.failed, *outcome.retry):
+            raise exc
 
     def drain(self, timeout: float | None = None) -> None:
         """Nothing is ever pending."""
@@ -391,18 +392,22 @@ class InlineQueue:
 class ThreadQueue:
     """A FIFO applied by a pool of worker threads; ``drain()`` waits until it is empty and idle.
 
-    A job that raises is retried up to ``retries`` times, then logged and dropped (the feeds it
-    would have touched are rebuilt from the store when their users next read).
+    Batches are applied by the rule of :func:`~socialfeed.jobs.apply_batch`: a job that fails by
+    itself is logged and kept in :attr:`failed` (the feeds it would have touched are rebuilt from
+    the store when their users next read); jobs that hit a backend failure are applied again,
+    with a growing pause, until the backend answers.
     """
 
-    def __init__(self, retries: int = 3, batch: int = 64) -> None:
+    def __init__(self, batch: int = 64, max_pause: float = 2.0) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._batch = batch
+        self._max_pause = max_pause
         self._pending = 0
         self._idle = threading.Condition()
         self._threads: list[threading.Thread] = []
-        self._retries = retries
+        self._closing = threading.Event()
         self.failed: list[tuple[Job, BaseException]] = []
+        """Jobs that failed by themselves, with their errors."""
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> ThreadQueue:
@@ -436,22 +441,29 @@ class ThreadQueue:
                 self._apply(handler, jobs)
 
     def _apply(self, handler: Callable[[Sequence[Job]], None], jobs: list[Job]) -> None:
-        try:
-            handler(jobs)
-        except Exception:
-            for job in jobs:  # apply one by one, so one bad job doesn't sink the others
-                for attempt in itertools.count(1):
-                    try:
-                        handler([job])
-                        break
-                    except Exception as exc:
-                        if attempt > self._retries:
-                            log.exception("fan-out job %r failed %d times; dropped", job, attempt)
-                            self.failed.append((job, exc))
-                            break
-                        time.sleep(0.01 * attempt)
+        pause = 0.05
+        while jobs:
+            outcome = apply_batch(handler, jobs, stopping=self._closing.is_set)
+            for n, exc in outcome.failed:
+                log.error("fan-out job %r failed: %s", jobs[n], exc, exc_info=exc)
+                self.failed.append((jobs[n], exc))
+            again = [(jobs[n], exc) for n, exc in outcome.retry]
+            if again and self._closing.is_set():
+                log.error("closing with %d fan-out jobs a backend keeps failing", len(again))
+                self.failed.extend(again)
+                again = []
+            self._finished(len(jobs) - len(again))
+            jobs = [job for job, _ in again]
+            if jobs:
+                log.warning(
+                    "%d fan-out jobs hit a backend failure; again in %.2fs", len(jobs), pause
+                )
+                self._closing.wait(pause)
+                pause = min(pause * 2, self._max_pause)
+
+    def _finished(self, count: int) -> None:
         with self._idle:
-            self._pending -= len(jobs)
+            self._pending -= count
             if not self._pending:
                 self._idle.notify_all()
 
@@ -471,6 +483,7 @@ class ThreadQueue:
 
     def close(self) -> None:
         """Finish queued jobs, then stop the threads."""
+        self._closing.set()
         for _ in self._threads:
             self._jobs.put(None)
         for t in self._threads:

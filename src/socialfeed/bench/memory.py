@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import socialfeed
-from socialfeed.bench.data import TEXT, zipf_graph
 from socialfeed.bench.harness import BenchContext, Row, median_of, p50_over
+from socialfeed.testing.data import TEXT, zipf_graph
 
 __all__ = ["WORKLOADS", "w9"]
 

@@ -20,9 +20,9 @@ import socialfeed
 from socialfeed.backends.memory import MemoryStore
 from socialfeed.backends.redis import RedisFeedCache
 from socialfeed.backends.redis.codec import Keys, to_us
-from socialfeed.bench.data import TEXT, zipf_graph
 from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, timed
 from socialfeed.ids import SnowflakeGenerator
+from socialfeed.testing.data import TEXT, zipf_graph
 
 __all__ = ["WORKLOADS", "w1", "w2", "w3", "w4", "w5", "w6"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import socialfeed
 from socialfeed.backends.sql import SQLStore
-from socialfeed.bench.data import TEXT, zipf_graph
 from socialfeed.bench.harness import BenchContext, Row, median_of, p50_over
+from socialfeed.testing.data import TEXT, zipf_graph
 
 __all__ = ["WORKLOADS", "load_zipf", "w7", "w8"]
 

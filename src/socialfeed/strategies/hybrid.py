@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from socialfeed import fanout
-from socialfeed.fanout import Demote, FanOut, Job
-from socialfeed.interfaces import Backends, FollowerCountSupport, supports
-from socialfeed.strategies._merge import cached_many, open_feed, page_from
+from socialfeed.interfaces import Backends
+from socialfeed.jobs import Demote, FanOut, Job
+from socialfeed.models import Tweet
+from socialfeed.strategies._fanout import active_since
+from socialfeed.strategies._lists import cached_many, open_feed, page_from
 from socialfeed.strategies.push import PushStrategy
 
 __all__ = ["HybridStrategy"]
@@ -22,11 +23,16 @@ class HybridStrategy(PushStrategy):
 
     Whether an author is a celebrity is decided when a job is applied and when a feed is read,
     from the exact follower count. An author who drops below the threshold has their recent tweets
-    fanned out once (a :class:`~socialfeed.fanout.Demote` job), so nothing they posted as a
+    fanned out once (a :class:`~socialfeed.jobs.Demote` job), so nothing they posted as a
     celebrity goes missing.
     """
 
     name: str = "hybrid"
+
+    def on_delete(self, b: Backends, tweet: Tweet) -> None:
+        """Take the tweet out of its author's celebrity list at once, then purge it from feeds."""
+        b.cache.remove("celebrity", [tweet.author_id], [tweet.id])
+        super().on_delete(b, tweet)
 
     def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
         """Enqueue the removal; demote the followee if this unfollow took them below the bar."""
@@ -38,12 +44,14 @@ class HybridStrategy(PushStrategy):
         """Apply a batch of jobs; a celebrity's new tweets go to their celebrity list (and their
         own feed), not to their followers."""
         ordinary: list[Job] = []
-        celebrities = self._celebrities(b, [j.author_id for j in jobs if isinstance(j, FanOut)])
+        authors = [j.author_id for j in jobs if isinstance(j, FanOut)]
+        threshold = b.settings.celebrity_threshold
+        celebrities = b.graph.with_min_followers(authors, threshold) if authors else set()
         for job in jobs:
             if isinstance(job, FanOut) and job.author_id in celebrities:
                 max_len = b.settings.max_feed_length
                 b.cache.insert("celebrity", [job.author_id], job.tweet_ids, max_len)
-                own = b.cache.active_among([job.author_id], fanout.active_since(b))
+                own = b.cache.active_among([job.author_id], active_since(b))
                 b.cache.insert("feed", own, job.tweet_ids, max_len)
             else:
                 ordinary.append(job)
@@ -55,10 +63,3 @@ class HybridStrategy(PushStrategy):
         celebrities = b.graph.following_with_min_followers(user_id, b.settings.celebrity_threshold)
         slices = [feed, *cached_many(b, "celebrity", celebrities, before, limit)]
         return page_from(b, user_id, slices, before, limit)
-
-    @staticmethod
-    def _celebrities(b: Backends, authors: Sequence[int]) -> set[int]:
-        threshold = b.settings.celebrity_threshold
-        if supports(b.graph, FollowerCountSupport):
-            return b.graph.with_min_followers(authors, threshold) if authors else set()
-        return {a for a in set(authors) if b.graph.follower_count(a) >= threshold}

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from socialfeed.fanout import Job
 from socialfeed.interfaces import Backends
+from socialfeed.jobs import Job
 from socialfeed.models import Tweet
-from socialfeed.strategies._merge import store_home_ids
 
 __all__ = ["PullStrategy"]
 
@@ -37,4 +36,4 @@ class PullStrategy:
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """A page of ``home(user_id)`` straight from the store."""
-        return store_home_ids(b, user_id, before, limit)
+        return b.store.home_tweet_ids(user_id, before, limit)

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from socialfeed import fanout
-from socialfeed.fanout import Demote, FanOut, Job, Purge, SyncFollow
 from socialfeed.interfaces import Backends
+from socialfeed.jobs import Demote, FanOut, Job, Purge, SyncFollow
 from socialfeed.models import Tweet
-from socialfeed.strategies._merge import open_feed, page_from
+from socialfeed.strategies._fanout import fan_out, purge, recent_tweet_ids, sync_follow
+from socialfeed.strategies._lists import open_feed, page_from
 
 __all__ = ["PushStrategy"]
 
@@ -46,13 +46,13 @@ class PushStrategy:
                 case FanOut(author_id, tweet_ids):
                     posts.append((author_id, tweet_ids))
                 case Demote(author_id):
-                    posts.append((author_id, fanout.recent_tweet_ids(b, author_id)))
+                    posts.append((author_id, recent_tweet_ids(b, author_id)))
                 case SyncFollow(follower_id, followee_id):
-                    fanout.sync_follow(b, follower_id, followee_id)
+                    sync_follow(b, follower_id, followee_id)
                 case Purge(author_id, tweet_id):
-                    fanout.purge(b, author_id, tweet_id)
+                    purge(b, author_id, tweet_id)
         if posts:
-            fanout.fan_out_many(b, posts)
+            fan_out(b, posts)
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed; below its floor, the store."""

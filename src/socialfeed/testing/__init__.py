@@ -13,16 +13,23 @@ Suites: :class:`StoreContract` (fixture ``store``: an empty TweetStore + FollowG
 :class:`FeedCacheContract` (``cache``), :class:`MediaStoreContract` (``media_store``),
 :class:`QueueContract` (``queue``: an unstarted FanoutQueue) and :class:`FeedContract`
 (``make_feed(strategy, settings)``: a new empty SocialFeed), which includes the oracle property
-test of :mod:`socialfeed.testing.oracle`.
+test of :mod:`socialfeed.testing.oracle`. :mod:`socialfeed.testing.data` holds the test and
+benchmark data (the zipf follow graph, small images); it needs neither pytest nor hypothesis, so
+importing it (or this package) does not import them: the suites load on first use.
 """
 
-from socialfeed.testing.contract import (
-    FeedCacheContract,
-    FeedContract,
-    MediaStoreContract,
-    QueueContract,
-    StoreContract,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from socialfeed.testing.contract import (
+        FeedCacheContract,
+        FeedContract,
+        MediaStoreContract,
+        QueueContract,
+        StoreContract,
+    )
 
 __all__ = [
     "FeedCacheContract",
@@ -31,3 +38,11 @@ __all__ = [
     "QueueContract",
     "StoreContract",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from socialfeed.testing import contract
+
+        return getattr(contract, name)
+    raise AttributeError(f"module 'socialfeed.testing' has no attribute {name!r}")

@@ -19,9 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialfeed.backends.memory import MemoryFeedCache
-from socialfeed.bench.data import png_bytes
 from socialfeed.errors import NotFound, PermissionDenied, ValidationError
-from socialfeed.fanout import FanOut, Job, SyncFollow
 from socialfeed.feed import SocialFeed
 from socialfeed.ids import MAX_ID
 from socialfeed.interfaces import (
@@ -31,8 +29,10 @@ from socialfeed.interfaces import (
     FollowerCountSupport,
     HomeTimelineSupport,
 )
+from socialfeed.jobs import FanOut, Job, SyncFollow
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
+from socialfeed.testing.data import png_bytes
 from socialfeed.testing.oracle import check_history, histories, page_all
 
 __all__ = [
@@ -217,11 +217,11 @@ class FeedCacheContract:
 
     def test_hot_tweets_and_tombstones(self, cache: Any) -> None:
         t1, t2 = _tweet(1, 1, "one", (MEDIA,)), _tweet(2, 1, "two")
-        cache.put_tweets([t1, t2])
-        assert cache.get_tweets([1, 2, 3]) == {1: t1, 2: t2}
-        cache.forget_tweet(1)
-        cache.put_tweets([t1])  # a racing reader must not revive it
-        assert cache.get_tweets([1, 2]) == {2: t2}
+        cache.put_hot_tweets([t1, t2])
+        assert cache.get_hot_tweets([1, 2, 3]) == {1: t1, 2: t2}
+        cache.forget_hot_tweet(1)
+        cache.put_hot_tweets([t1])  # a racing reader must not revive it
+        assert cache.get_hot_tweets([1, 2]) == {2: t2}
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(ops=_CACHE_OPS)

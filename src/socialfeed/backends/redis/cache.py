@@ -239,30 +239,30 @@ class RedisFeedCache:
         return list(self.client.mget(keys))
 
     # hot tweets
-    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Cached live tweets among ``tweet_ids`` (one MGET; per slot on a cluster)."""
         if not tweet_ids:
             return {}
-        with backend_errors("get_tweets"):
+        with backend_errors("get_hot_tweets"):
             values = self._mget(self._keys.tweets(tweet_ids))
         # None: not cached; b"": tombstone
         return {i: decode_tweet(i, raw) for i, raw in zip(tweet_ids, values, strict=True) if raw}
 
-    def put_tweets(self, tweets: Sequence[Tweet]) -> None:
+    def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets for ``hot_ttl`` seconds; SET NX, so a tombstone is never overwritten."""
         if not tweets:
             return
         ttl = self._ms(self.hot_ttl)
-        with backend_errors("put_tweets"):
+        with backend_errors("put_hot_tweets"):
             pipe = self.client.pipeline(transaction=False)
             for t, key in zip(tweets, self._keys.tweets([t.id for t in tweets]), strict=True):
                 pipe.set(key, encode_tweet(t), nx=True, px=ttl)
             pipe.execute()
 
-    def forget_tweet(self, tweet_id: int) -> None:
+    def forget_hot_tweet(self, tweet_id: int) -> None:
         """Replace a cached tweet with a tombstone that lives ``tombstone_ttl`` seconds."""
         (key,) = self._keys.tweets([tweet_id])
-        with backend_errors("forget_tweet"):
+        with backend_errors("forget_hot_tweet"):
             self.client.set(key, TOMBSTONE, px=self._ms(self.tombstone_ttl))
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """The Redis Streams :class:`~socialfeed.interfaces.FanoutQueue`.
 
-One stream holds the jobs (JSON of :func:`socialfeed.fanout.job_to_dict`); one consumer group
+One stream holds the jobs (JSON of :func:`socialfeed.jobs.encode_job`); one consumer group
 shares them among worker threads in any number of processes. A worker reads up to ``batch``
-entries with one XREADGROUP and hands them to the handler in one call (so a strategy can fan out
-many jobs together); if that call raises, it applies the jobs one by one, each with quick retries.
+entries with one XREADGROUP and applies them by the rule of :func:`socialfeed.jobs.apply_batch`
+(one handler call for the batch, so a strategy can fan out many jobs together; one by one, each
+with quick retries, if that call fails).
 Delivery is at least once: jobs are acknowledged *and deleted* from the stream in one transaction
 after they were applied, so the stream holds exactly the jobs not yet applied and ``drain()``
 waits for it to be empty, across processes. A worker that dies leaves its jobs pending; after
@@ -14,42 +15,32 @@ with its last error."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import redis
 from redis.exceptions import RedisError, ResponseError
 
 from socialfeed.backends.redis._client import backend_errors, make_client, split_options
-from socialfeed.errors import BackendError, ValidationError
-from socialfeed.fanout import job_from_dict, job_to_dict
+from socialfeed.errors import ValidationError
+from socialfeed.jobs import Job, apply_batch, decode_job, describe_error, encode_job
 from socialfeed.settings import Settings
-
-if TYPE_CHECKING:
-    from socialfeed.fanout import Job
 
 __all__ = ["RedisStreamsQueue"]
 
 log = logging.getLogger(__name__)
 
 _OPTIONS = ("stream", "group", "claim_idle", "max_deliveries", "batch", "block")
-_LOCAL_RETRIES = (0.05, 0.25)  # quick in-process retries before a job is left to be reclaimed
 
-Handler = Callable[[Sequence["Job"]], None]
+Handler = Callable[[Sequence[Job]], None]
 Entry = tuple[bytes, dict[bytes, bytes], int]  # stream entry id, fields, deliveries
-
-
-def _encode_job(job: Job) -> str:
-    return json.dumps(job_to_dict(job), separators=(",", ":"))
 
 
 def _text(value: Any) -> str:
@@ -187,7 +178,7 @@ class RedisStreamsQueue:
 
     def submit(self, job: Job) -> None:
         """XADD the job."""
-        data = _encode_job(job)
+        data = encode_job(job)
         with backend_errors("queue submit"):
             self.client.xadd(self.stream, {"job": data})
 
@@ -346,8 +337,8 @@ class RedisStreamsQueue:
         ]
 
     def _process(self, handler: Handler, entries: list[Entry]) -> None:
-        """Apply a batch of entries with one handler call; if it raises, apply them one by one
-        (each with quick retries); acknowledge what succeeded, in one transaction."""
+        """Apply a batch of entries by the rule of :func:`~socialfeed.jobs.apply_batch`;
+        acknowledge what succeeded, in one transaction; leave the rest pending."""
         batch: list[tuple[bytes, Job]] = []
         for entry_id, fields, deliveries in entries:
             if deliveries > self.max_deliveries:
@@ -361,36 +352,29 @@ class RedisStreamsQueue:
                 self._dead_letter(entry_id, fields, deliveries, reason)
                 continue
             try:
-                batch.append((entry_id, job_from_dict(json.loads(fields[b"job"]))))
-            except Exception as exc:  # a malformed entry can never succeed
+                batch.append((entry_id, decode_job(fields[b"job"])))
+            except (KeyError, ValueError) as exc:  # a malformed entry can never succeed
                 self._dead_letter(entry_id, fields, deliveries, f"undecodable job: {exc!r}")
         if not batch:
             return
-        done: list[bytes] = []
-        if len(batch) > 1:
-            try:
-                handler([job for _, job in batch])
-                done = [entry_id for entry_id, _ in batch]
-            except BackendError as exc:  # a backend is down: every job would fail; retry later
-                log.warning(
-                    "a batch of %d fan-out jobs hit a backend failure (%r); left pending, to be "
-                    "reclaimed after %.0f s",
-                    len(batch),
-                    exc,
-                    self.claim_idle,
-                )
-                return
-            except Exception as exc:
-                log.info(
-                    "a batch of %d fan-out jobs failed (%r); applying them one by one",
-                    len(batch),
-                    exc,
-                )
-        if not done:  # a batch of one, or a failed batch: one by one, with retries
-            deliveries_of = {e[0]: e[2] for e in entries}
-            for entry_id, job in batch:
-                if self._apply_one(handler, entry_id, job, deliveries_of[entry_id]):
-                    done.append(entry_id)
+        outcome = apply_batch(handler, [job for _, job in batch], stopping=self._stop.is_set)
+        deliveries_of = {e[0]: e[2] for e in entries}
+        for n, failure in outcome.failed:  # left pending: redelivered, dead-lettered past the limit
+            entry_id = batch[n][0]
+            text = describe_error(failure)
+            log.warning(
+                "fan-out job %s failed (delivery %d): %s", entry_id, deliveries_of[entry_id], text
+            )
+            self.client.hset(self._errors, entry_id, text)
+        if outcome.retry:
+            log.warning(
+                "%d fan-out jobs hit a backend failure (%s); left pending, to be reclaimed after "
+                "%.0f s",
+                len(outcome.retry),
+                describe_error(outcome.retry[0][1]),
+                self.claim_idle,
+            )
+        done = [batch[n][0] for n in outcome.done]
         if done:
             pipe = self.client.pipeline(transaction=True)
             pipe.xack(self.stream, self.group, *done)
@@ -399,22 +383,6 @@ class RedisStreamsQueue:
             pipe.incrby(self._counter, len(done))
             pipe.execute()
             self._processed += len(done)
-
-    def _apply_one(self, handler: Handler, entry_id: bytes, job: Job, deliveries: int) -> bool:
-        """Apply one job with quick retries; on failure record the error and leave it pending
-        (reclaimed after ``claim_idle``, dead-lettered past ``max_deliveries``)."""
-        for pause in (*_LOCAL_RETRIES, None):
-            try:
-                handler([job])
-                return True
-            except Exception as exc:
-                if pause is not None and not self._stop.is_set():
-                    time.sleep(pause)
-                    continue
-                text = "".join(traceback.format_exception_only(exc)).strip()
-                log.warning("fan-out job %s failed (delivery %d): %s", entry_id, deliveries, text)
-                self.client.hset(self._errors, entry_id, text)
-        return False
 
     def _dead_letter(
         self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int, error: str

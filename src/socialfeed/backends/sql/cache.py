@@ -405,7 +405,7 @@ class SQLFeedCache:
         active = self._read_tx(fn)
         return [u for u in user_ids if u in active]
 
-    def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Hot tweets among ``tweet_ids``."""
         ids = list(dict.fromkeys(tweet_ids))
         if not ids:
@@ -420,7 +420,7 @@ class SQLFeedCache:
 
         return self._read_tx(fn)
 
-    def put_tweets(self, tweets: Sequence[Tweet]) -> None:
+    def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets (tombstoned ones are not revived); evict the oldest past capacity."""
         rows = {t.id: {"tweet_id": t.id, "tombstone": False, "body": _encode(t)} for t in tweets}
         if not rows:
@@ -446,7 +446,7 @@ class SQLFeedCache:
 
         self._write(fn)
 
-    def forget_tweet(self, tweet_id: int) -> None:
+    def forget_hot_tweet(self, tweet_id: int) -> None:
         """Drop a deleted tweet and keep a tombstone so a racing put can't revive it."""
         row = {"tweet_id": tweet_id, "tombstone": True, "body": None}
         self._write(lambda tx: tx.execute(self._hot_forget, row))

@@ -1,4 +1,5 @@
-"""Benchmark data of BENCHMARKS.md: the "zipf-10k" follow graph and tweet text."""
+"""Test and benchmark data (the workloads of docs/performance.md): the "zipf-10k" follow graph,
+tweet text and small valid images."""
 
 from __future__ import annotations
 

@@ -1,22 +1,18 @@
-"""Helpers the strategies share: merging id lists, pulling from the store, reading cached lists."""
+"""The read side of the push strategies: reading, rebuilding and merging cached id lists.
+
+A cached list (a user's feed, a celebrity's recent tweets) is exact at or above its floor; below
+it, pages come from the store. A missing list is rebuilt from the store on first read.
+"""
 
 from __future__ import annotations
 
 import heapq
-import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from socialfeed import fanout
-from socialfeed.interfaces import (
-    Backends,
-    CachedSlice,
-    FeedReadSupport,
-    HomeTimelineSupport,
-    ListKind,
-    supports,
-)
+from socialfeed.abilities import all_following
+from socialfeed.interfaces import Backends, CachedSlice, ListKind
 
-__all__ = ["cached", "cached_many", "merge_newest", "open_feed", "page_from", "store_home_ids"]
+__all__ = ["cached", "cached_many", "merge_newest", "open_feed", "page_from", "rebuild"]
 
 
 def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
@@ -32,14 +28,32 @@ def merge_newest(lists: Sequence[Sequence[int]], limit: int) -> list[int]:
     return out
 
 
-def store_home_ids(b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
-    """A page of ``home(user_id)`` read from the store: in one call where the store can answer it
-    (:class:`~socialfeed.interfaces.HomeTimelineSupport`), else merged over the followees."""
-    if supports(b.store, HomeTimelineSupport):
-        return b.store.home_tweet_ids(user_id, before, limit)
-    authors = [user_id, *fanout.all_following(b, user_id)]
-    streams = [b.store.author_tweet_ids(a, before, limit) for a in authors]
-    return list(itertools.islice(heapq.merge(*streams, key=lambda i: -i), limit))
+def rebuild(
+    b: Backends, kind: ListKind, key: int, ids_from_store: Callable[[int], list[int]]
+) -> list[int]:
+    """Rebuild one cached list from the store and return what was read.
+
+    The list is reset first, so inserts racing with the rebuild land in it; then the newest
+    ``max_feed_length`` ids are read with ``ids_from_store(limit)`` and merged in. For a feed, the
+    user's followees are compared before and after: if they changed meanwhile, the read may hold
+    tweets of someone unfollowed since, so the rebuild runs again.
+    """
+    max_len = b.settings.max_feed_length
+    for _ in range(8):
+        before = all_following(b.graph, key) if kind == "feed" else None
+        b.cache.reset(kind, key)
+        ids = ids_from_store(max_len)
+        floor = 0 if len(ids) < max_len else ids[-1]
+        b.cache.merge(kind, key, ids, floor, max_len)
+        if kind != "feed" or all_following(b.graph, key) == before:
+            break
+    return ids
+
+
+def _from_store(b: Backends, kind: ListKind, key: int) -> Callable[[int], list[int]]:
+    if kind == "feed":
+        return lambda n: b.store.home_tweet_ids(key, None, n)
+    return lambda n: b.store.author_tweet_ids(key, None, n)
 
 
 def cached(
@@ -49,10 +63,7 @@ def cached(
     again at once (the caller then reads the store)."""
     found = b.cache.read(kind, key, before, limit)
     if found is None:
-        if kind == "feed":
-            fanout.rebuild(b, kind, key, lambda n: store_home_ids(b, key, None, n))
-        else:
-            fanout.rebuild(b, kind, key, lambda n: b.store.author_tweet_ids(key, None, n))
+        rebuild(b, kind, key, _from_store(b, kind, key))
         found = b.cache.read(kind, key, before, limit)
     return found
 
@@ -60,11 +71,8 @@ def cached(
 def cached_many(
     b: Backends, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
 ) -> list[CachedSlice | None]:
-    """:func:`cached` for several lists, read in one operation where the cache can."""
-    if supports(b.cache, FeedReadSupport) and len(keys) > 1:
-        found = b.cache.read_many(kind, keys, before, limit)
-    else:
-        found = [b.cache.read(kind, key, before, limit) for key in keys]
+    """:func:`cached` for several lists, read in one operation."""
+    found = b.cache.read_many(kind, keys, before, limit) if keys else []
     return [
         f if f is not None else cached(b, kind, key, before, limit)
         for f, key in zip(found, keys, strict=True)
@@ -73,11 +81,11 @@ def cached_many(
 
 def open_feed(b: Backends, user_id: int, before: int | None, limit: int) -> CachedSlice | None:
     """Mark the user active and read their precomputed feed, rebuilding it first when they were
-    inactive (fan-out skipped them) or it is missing. On a first page, a cache with
-    :class:`~socialfeed.interfaces.FeedReadSupport` does the touch and the read in one go."""
+    inactive (fan-out skipped them) or it is missing. On a first page the touch and the read are
+    one operation."""
     now = b.now()
     found: CachedSlice | None = None
-    if before is None and supports(b.cache, FeedReadSupport):
+    if before is None:
         previous, found = b.cache.touch_and_read(user_id, now, limit)
     else:
         previous = b.cache.touch(user_id, now)
@@ -93,10 +101,10 @@ def page_from(
     """A page of ``home(user_id)``: the merged cached slices above their highest floor, then the
     store below it."""
     if any(s is None for s in slices):
-        return store_home_ids(b, user_id, before, limit)
+        return b.store.home_tweet_ids(user_id, before, limit)
     floor = max(s.floor for s in slices if s is not None)
     ids = [i for i in merge_newest([s.ids for s in slices if s is not None], limit) if i >= floor]
     if len(ids) < limit and floor > 0:
         below = floor if before is None else min(before, floor)
-        ids += store_home_ids(b, user_id, below, limit - len(ids))
+        ids += b.store.home_tweet_ids(user_id, below, limit - len(ids))
     return ids

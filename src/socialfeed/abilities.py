@@ -1,0 +1,217 @@
+"""The optional abilities of :mod:`socialfeed.interfaces`, each with its default in one place.
+
+A backend only has to implement the core methods of its Protocol. The strategies always call the
+batched methods of the *complete* Protocols (:class:`~socialfeed.interfaces.CompleteStore` and its
+siblings); for a backend that lacks
+some of them, :func:`complete_store` and its siblings wrap it in an adapter whose missing methods
+are the defaults below, built on the core methods (as cachelib's ``BaseCache.get_many`` loops
+``get``). A backend that has every ability, as every built-in one does, is used unwrapped.
+
+The adapter binds the backend's own methods onto itself, so a call through it costs what a
+direct call costs; any other attribute is looked up on the backend.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from socialfeed.interfaces import (
+    CachedSlice,
+    CompleteCache,
+    CompleteGraph,
+    CompleteMedia,
+    CompleteQueue,
+    CompleteStore,
+    FanoutBatchSupport,
+    FanoutGraphSupport,
+    FanoutQueue,
+    FeedCache,
+    FeedReadSupport,
+    FollowerCountSupport,
+    FollowGraph,
+    HomeTimelineSupport,
+    ListKind,
+    MediaStore,
+    QueueStatsSupport,
+    TweetStore,
+    UploadSweepSupport,
+    supports,
+)
+
+__all__ = [
+    "all_following",
+    "complete_cache",
+    "complete_graph",
+    "complete_media",
+    "complete_queue",
+    "complete_store",
+]
+
+_PAGE = 10_000  # graph page size of the defaults that walk a whole list
+
+
+def all_following(graph: FollowGraph, user_id: int) -> list[int]:
+    """Every user ``user_id`` follows, ascending (paged from the graph)."""
+    out: list[int] = []
+    while page := graph.following(user_id, out[-1] if out else None, _PAGE):
+        out.extend(page)
+    return out
+
+
+def _methods(protocol: type) -> list[str]:
+    """The public methods a Protocol (with its Protocol bases) declares."""
+    names: dict[str, None] = {}
+    for cls in protocol.__mro__:
+        if cls is object or not getattr(cls, "_is_protocol", False):
+            continue
+        names.update((n, None) for n, v in vars(cls).items() if callable(v) and n[0] != "_")
+    return list(names)
+
+
+class _Adapter:
+    """A backend with the defaults of the abilities it lacks (see the module docs)."""
+
+    def __init__(self, inner: Any, core: type, abilities: Iterable[type]) -> None:
+        self.inner = inner
+        own = [core, *(a for a in abilities if supports(inner, a))]
+        for name in dict.fromkeys(n for p in own for n in _methods(p)):
+            setattr(self, name, getattr(inner, name))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.inner!r}>"
+
+
+class _StoreDefaults(_Adapter):
+    def __init__(self, inner: TweetStore, graph: FollowGraph, use_own_home: bool) -> None:
+        super().__init__(inner, TweetStore, [HomeTimelineSupport] if use_own_home else [])
+        self.graph = graph
+
+    def home_tweet_ids(self, user_id: int, before: int | None, limit: int) -> list[int]:
+        """``home(user_id)`` merged over the user and everyone they follow."""
+        store: TweetStore = self.inner
+        authors = [user_id, *all_following(self.graph, user_id)]
+        streams = [store.author_tweet_ids(a, before, limit) for a in authors]
+        return list(itertools.islice(heapq.merge(*streams, key=lambda i: -i), limit))
+
+
+class _GraphDefaults(_Adapter):
+    def __init__(self, inner: FollowGraph) -> None:
+        super().__init__(inner, FollowGraph, [FollowerCountSupport, FanoutGraphSupport])
+
+    def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
+        """One ``follower_count`` per user."""
+        graph: FollowGraph = self.inner
+        return {u for u in set(user_ids) if graph.follower_count(u) >= min_followers}
+
+    def followers_many(
+        self, pages: Sequence[tuple[int, int | None]], limit: int
+    ) -> list[list[int]]:
+        """One ``followers`` call per page."""
+        graph: FollowGraph = self.inner
+        return [graph.followers(user_id, after, limit) for user_id, after in pages]
+
+    def edges_among(self, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """One ``followers_among`` call per followee."""
+        graph: FollowGraph = self.inner
+        by_followee: dict[int, list[int]] = {}
+        for follower, followee in pairs:
+            by_followee.setdefault(followee, []).append(follower)
+        return {
+            (f, followee)
+            for followee, followers in by_followee.items()
+            for f in graph.followers_among(followee, followers)
+        }
+
+
+class _CacheDefaults(_Adapter):
+    def __init__(self, inner: FeedCache) -> None:
+        super().__init__(inner, FeedCache, [FeedReadSupport, FanoutBatchSupport])
+
+    def touch_and_read(
+        self, user_id: int, now: datetime, limit: int
+    ) -> tuple[datetime | None, CachedSlice | None]:
+        """``touch``, then ``read`` of the user's feed."""
+        cache: FeedCache = self.inner
+        return cache.touch(user_id, now), cache.read("feed", user_id, None, limit)
+
+    def read_many(
+        self, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
+    ) -> list[CachedSlice | None]:
+        """One ``read`` per key."""
+        cache: FeedCache = self.inner
+        return [cache.read(kind, key, before, limit) for key in keys]
+
+    def insert_many(
+        self,
+        kind: ListKind,
+        batches: Sequence[tuple[Sequence[int], Sequence[int]]],
+        max_length: int,
+    ) -> None:
+        """One ``insert`` per batch."""
+        cache: FeedCache = self.inner
+        for keys, ids in batches:
+            if keys:
+                cache.insert(kind, keys, ids, max_length)
+
+
+class _MediaDefaults(_Adapter):
+    def __init__(self, inner: MediaStore) -> None:
+        super().__init__(inner, MediaStore, [UploadSweepSupport])
+
+    def sweep_uploads(self, older_than: datetime) -> int:
+        """Nothing to sweep: the store leaves no temporary objects behind."""
+        return 0
+
+
+class _QueueDefaults(_Adapter):
+    def __init__(self, inner: FanoutQueue) -> None:
+        super().__init__(inner, FanoutQueue, [QueueStatsSupport])
+
+    def stats(self) -> dict[str, Any]:
+        """No counters."""
+        return {}
+
+
+def complete_store(store: TweetStore, graph: FollowGraph) -> CompleteStore:
+    """``store`` with every ability; its own ``home_tweet_ids`` is used only when it is also
+    the graph (it answers from its own follows)."""
+    own_graph = store is cast(object, graph)
+    if own_graph and supports(store, CompleteStore):
+        return store
+    use_own = own_graph and supports(store, HomeTimelineSupport)
+    return cast(CompleteStore, _StoreDefaults(store, graph, use_own))
+
+
+def complete_graph(graph: FollowGraph) -> CompleteGraph:
+    """``graph`` with every ability."""
+    if supports(graph, CompleteGraph):
+        return graph
+    return cast(CompleteGraph, _GraphDefaults(graph))
+
+
+def complete_cache(cache: FeedCache) -> CompleteCache:
+    """``cache`` with every ability."""
+    if supports(cache, CompleteCache):
+        return cache
+    return cast(CompleteCache, _CacheDefaults(cache))
+
+
+def complete_media(media: MediaStore) -> CompleteMedia:
+    """``media`` with every ability."""
+    if supports(media, CompleteMedia):
+        return media
+    return cast(CompleteMedia, _MediaDefaults(media))
+
+
+def complete_queue(queue: FanoutQueue) -> CompleteQueue:
+    """``queue`` with every ability."""
+    if supports(queue, CompleteQueue):
+        return queue
+    return cast(CompleteQueue, _QueueDefaults(queue))
