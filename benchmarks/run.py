@@ -1,4 +1,4 @@
-"""Run the workloads of BENCHMARKS.md: ``python benchmarks/run.py [--only W1,W3] [--quick]``.
+"""Run the workloads of docs/performance.md: ``python benchmarks/run.py [--only W1,W3] [--quick]``.
 
 The same program as ``socialfeed bench`` (and ``make bench``). The workloads themselves live in
 the package, in ``socialfeed.bench`` (``memory.py``: W9, ``redis.py``: W1-W6, ``sql.py``: W7-W8),

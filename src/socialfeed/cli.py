@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--log-every", type=float, default=5.0, help="seconds between log lines")
     worker.set_defaults(run=_worker)
 
-    bench = sub.add_parser("bench", help="run the workloads of BENCHMARKS.md")
+    bench = sub.add_parser("bench", help="run the benchmark workloads (docs/performance.md)")
     bench.add_argument("--only", help="comma-separated workload ids, e.g. W1,W3")
     bench.add_argument("--quick", action="store_true", help="small sizes (for the test suite)")
     bench.add_argument("--json", metavar="PATH", help="also write the rows as JSON")

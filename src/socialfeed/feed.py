@@ -343,6 +343,11 @@ def connect(
     follow_graph = (
         tweet_store if graph is None or graph == store else registry.build("graph", graph, settings)
     )
+    if not isinstance(follow_graph, FollowGraph):
+        raise ValidationError(
+            "graph" if graph is not None else "store",
+            f"{type(follow_graph).__name__} is not a FollowGraph; pass graph= to connect()",
+        )
     sf = SocialFeed(
         store=tweet_store,
         graph=follow_graph,

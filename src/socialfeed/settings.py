@@ -47,7 +47,7 @@ def _cdn(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 @attrs.frozen
 class Settings:
-    """Tunables of a feed (API.md section 5). Frozen; derive variants with ``attrs.evolve``."""
+    """Tunables of a feed (see docs/feeds.md). Frozen; derive variants with ``attrs.evolve``."""
 
     celebrity_threshold: int = attrs.field(default=10_000, validator=_at_least(1))
     max_feed_length: int = attrs.field(default=800, validator=_at_least(1))

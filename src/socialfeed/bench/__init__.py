@@ -1,4 +1,4 @@
-"""``socialfeed bench``: the workloads of BENCHMARKS.md, each beside a raw baseline.
+"""``socialfeed bench``: the workloads of docs/performance.md, each beside a raw baseline.
 
 Workloads live in one module per backend group (:mod:`~socialfeed.bench.memory`,
 :mod:`~socialfeed.bench.redis`, :mod:`~socialfeed.bench.sql`), each exposing ``WORKLOADS``: a dict

@@ -30,7 +30,7 @@ GROUPS = ("socialfeed.bench.memory", "socialfeed.bench.redis", "socialfeed.bench
 
 @attrs.frozen
 class Row:
-    """One figure of one workload (the JSON keys of BENCHMARKS.md)."""
+    """One figure of one workload (the JSON keys of docs/performance.md)."""
 
     id: str
     figure: str
@@ -48,7 +48,7 @@ class Row:
         return self.value / self.baseline
 
     def as_json(self) -> dict[str, Any]:
-        """The row as BENCHMARKS.md's JSON object."""
+        """The row as JSON object of docs/performance.md."""
         ratio = self.ratio
         return {
             "id": self.id,

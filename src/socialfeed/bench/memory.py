@@ -40,7 +40,7 @@ def w9(ctx: BenchContext) -> list[Row]:
     value = median_of(ctx, p50_over(sample, lambda u: sf.get_feed(u, limit=20)))
     baseline = median_of(ctx, p50_over(sample, lambda u: tuple([tweets[i] for i in feeds[u][:20]])))
     sf.close()
-    return [Row("W9", "get_feed p50 us (memory, hybrid)", value, baseline, "<= 30 us", value <= 30)]
+    return [Row("W9", "get_feed p50 us (memory, hybrid)", value, baseline, "<= 15 us", value <= 15)]
 
 
 WORKLOADS = {"W9": w9}

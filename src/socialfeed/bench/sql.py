@@ -91,7 +91,7 @@ def w7(ctx: BenchContext) -> list[Row]:
     return [
         Row(
             "W7", f"get_feed p50 us (PostgreSQL pull, {size})", value, baseline,
-            "<= 1.2x raw SQL pull", value <= 1.2 * baseline,
+            "<= 1.05x raw SQL pull", value <= 1.05 * baseline,
         )
     ]  # fmt: skip
 

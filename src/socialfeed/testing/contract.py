@@ -18,17 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from socialfeed.abilities import complete_cache, complete_graph, complete_store
 from socialfeed.backends.memory import MemoryFeedCache
 from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.feed import SocialFeed
 from socialfeed.ids import MAX_ID
-from socialfeed.interfaces import (
-    BUILDING,
-    CachedSlice,
-    FanoutGraphSupport,
-    FollowerCountSupport,
-    HomeTimelineSupport,
-)
+from socialfeed.interfaces import BUILDING, CachedSlice
 from socialfeed.jobs import FanOut, Job, SyncFollow
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
@@ -119,19 +114,16 @@ class StoreContract:
         store.add_follow(1, 3)
         assert store.following_with_min_followers(1, 3) == [2]
         assert sorted(store.following_with_min_followers(1, 1)) == [2, 3]
-        if isinstance(store, FollowerCountSupport):
-            counts: Any = store
-            assert counts.with_min_followers([2, 3, 4, 2], 3) == {2}
-            assert counts.with_min_followers([2, 3, 4], 2) == {2, 3}
-            assert counts.with_min_followers([], 1) == set()
+        counts = complete_graph(store)  # the store's own ability, or the default
+        assert counts.with_min_followers([2, 3, 4, 2], 3) == {2}
+        assert counts.with_min_followers([2, 3, 4], 2) == {2, 3}
+        assert counts.with_min_followers([], 1) == set()
 
     def test_fanout_graph_reads(self, store: Any) -> None:
-        if not isinstance(store, FanoutGraphSupport):
-            pytest.skip("the store has no batched fan-out reads")
-        graph: Any = store
+        graph = complete_graph(store)
         for f in (3, 5, 7, 9):
-            graph.add_follow(f, 1)
-        graph.add_follow(4, 2)
+            store.add_follow(f, 1)
+        store.add_follow(4, 2)
         pages = [(1, None), (2, None), (1, 5), (8, None), (1, 9)]
         assert graph.followers_many(pages, 2) == [[3, 5], [4], [7, 9], [], []]
         pairs = [(3, 1), (4, 1), (4, 2), (1, 3), (9, 1)]
@@ -139,14 +131,12 @@ class StoreContract:
         assert graph.edges_among([]) == set()
 
     def test_home_tweet_ids(self, store: Any) -> None:
-        if not isinstance(store, HomeTimelineSupport):
-            pytest.skip("the store has no one-call home timeline")
-        home: Any = store
-        home.add_follow(1, 2)
-        home.add_follow(1, 3)
+        home = complete_store(store, store)
+        store.add_follow(1, 2)
+        store.add_follow(1, 3)
         for tweet_id, author in [(1, 1), (2, 2), (3, 4), (4, 3), (5, 2), (6, 1), (7, 4)]:
-            home.put_tweet(_tweet(tweet_id, author))
-        home.mark_deleted(5)
+            store.put_tweet(_tweet(tweet_id, author))
+        store.mark_deleted(5)
         assert home.home_tweet_ids(1, None, 10) == [6, 4, 2, 1]
         assert home.home_tweet_ids(1, 6, 2) == [4, 2]
         assert home.home_tweet_ids(4, None, 10) == [7, 3]
@@ -214,6 +204,20 @@ class FeedCacheContract:
         cache.touch(2, T0)
         assert cache.active_among([3, 2, 1], T0) == [1]
         assert cache.active_among([1, 2], T0 - timedelta(seconds=1)) == [1, 2]
+
+    def test_batched_reads_and_inserts(self, cache: Any) -> None:
+        batched = complete_cache(cache)  # the cache's own abilities, or the defaults
+        cache.merge("feed", 1, [10, 20], 0, 5)
+        cache.merge("celebrity", 2, [15], 0, 5)
+        assert batched.touch_and_read(1, T0, 1) == (None, CachedSlice((20,), 0))
+        assert batched.touch_and_read(1, T0 + timedelta(seconds=1), 5)[0] == T0
+        batched.insert_many("feed", [([1, 3], [30]), ([], [1]), ([1], [25])], 5)
+        assert batched.read_many("feed", [1, 3], None, 9) == [
+            CachedSlice((30, 25, 20, 10), 0),
+            None,
+        ]
+        assert batched.read_many("celebrity", [2, 1], 16, 9) == [CachedSlice((15,), 0), None]
+        assert batched.read_many("feed", [], None, 9) == []
 
     def test_hot_tweets_and_tombstones(self, cache: Any) -> None:
         t1, t2 = _tweet(1, 1, "one", (MEDIA,)), _tweet(2, 1, "two")

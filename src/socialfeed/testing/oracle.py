@@ -1,4 +1,4 @@
-"""The reference model of API.md section 3, and a hypothesis-driven check against it.
+"""The reference model of ``home(u)`` (docs/feeds.md), and a hypothesis-driven check against it.
 
 ``home(u)`` = every tweet that is not deleted, whose author is ``u`` or someone ``u`` follows now,
 sorted by tweet id, newest first. :func:`check_history` replays a random history of follows,
