@@ -13,10 +13,12 @@ MAX_PAGE = 200
 """The largest ``limit`` of one page."""
 
 
-def check_id(field: str, value: Any) -> int:
-    """An id: an ``int`` (not a bool) in ``1 .. 2**63-1``."""
+def check_id(field: str, value: Any, *, what: str = "") -> int:
+    """An id: an ``int`` (not a bool) in ``1 .. 2**63-1``. ``what`` names the value in the
+    message when ``field`` holds several (``check_id("rows", x, what="author_id")``)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise ValidationError(field, f"must be an integer in 1..{MAX_ID}, got {value!r}")
+        name = f"{what} " if what else ""
+        raise ValidationError(field, f"{name}must be an integer in 1..{MAX_ID}, got {value!r}")
     return value
 
 

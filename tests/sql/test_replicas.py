@@ -45,7 +45,7 @@ def store(rig: pg_rig.ReplicaRig) -> Iterator[SQLStore]:
 
 def read_on(store: SQLStore, users: list[int]) -> bool:
     """pg_is_in_recovery() on the connection a read for ``users`` gets."""
-    db = store._shards[0].db
+    db = store.db
     return bool(
         db.read(lambda tx: tx.execute(text("SELECT pg_is_in_recovery()")).scalar(), users=users)
     )
@@ -113,5 +113,5 @@ def test_stopped_replica_is_skipped(rig: pg_rig.ReplicaRig, store: SQLStore) -> 
         assert store.get_tweets([6])[6].text == "y"  # primary answers
     assert time.monotonic() - started < 5
     assert read_on(store, [99]) is False
-    router = store._shards[0].db.router
+    router = store.db.router
     assert router.read_candidates([99]) == [router.primary_reads or router.primary]  # marked down

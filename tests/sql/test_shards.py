@@ -15,7 +15,7 @@ from sqlhelpers import PG_URL, admin_engine, backend_url, new_prefix, wipe
 
 import socialfeed
 from socialfeed.backends.memory import MemoryFeedCache
-from socialfeed.backends.sql import SQLStore, jump_hash
+from socialfeed.backends.sql import ShardedSQLStore, jump_hash
 from socialfeed.models import Tweet
 from socialfeed.testing import FeedContract, StoreContract
 
@@ -55,14 +55,14 @@ def shard_urls() -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def sharded(shard_urls: list[str]) -> Iterator[SQLStore]:
-    store = SQLStore.sharded(shard_urls, prefix=new_prefix())
+def sharded(shard_urls: list[str]) -> Iterator[ShardedSQLStore]:
+    store = ShardedSQLStore(shard_urls, prefix=new_prefix())
     store.create_schema()
     yield store
     store.close()
 
 
-def wipe_all(store: SQLStore) -> None:
+def wipe_all(store: ShardedSQLStore) -> None:
     for engines in store.engines():
         wipe(engines[0], store.tables)
 
@@ -72,7 +72,7 @@ pytestmark = pytest.mark.postgres
 
 class TestShardedStore(StoreContract):
     @pytest.fixture
-    def store(self, sharded: SQLStore) -> SQLStore:
+    def store(self, sharded: ShardedSQLStore) -> ShardedSQLStore:
         wipe_all(sharded)
         return sharded
 
@@ -81,7 +81,7 @@ class TestShardedFeed(FeedContract):
     oracle_examples = 20
 
     @pytest.fixture
-    def make_feed(self, sharded: SQLStore) -> Callable[[str, socialfeed.Settings], Any]:
+    def make_feed(self, sharded: ShardedSQLStore) -> Callable[[str, socialfeed.Settings], Any]:
         def make(strategy: str, settings: socialfeed.Settings) -> socialfeed.SocialFeed:
             wipe_all(sharded)
             return socialfeed.connect(
@@ -96,7 +96,7 @@ def _rows(engine: Engine, table: Any, *cols: Any) -> set[tuple[int, ...]]:
         return {tuple(r) for r in conn.execute(select(*cols))}
 
 
-def test_rows_live_where_placement_says(sharded: SQLStore) -> None:
+def test_rows_live_where_placement_says(sharded: ShardedSQLStore) -> None:
     wipe_all(sharded)
     users = range(1, 41)
     for u in users:
@@ -123,7 +123,7 @@ def test_rows_live_where_placement_says(sharded: SQLStore) -> None:
     assert sharded.get_tweets([1005, 1006]).keys() == {1006}
 
 
-def test_cross_shard_follows_are_exact_under_concurrency(sharded: SQLStore) -> None:
+def test_cross_shard_follows_are_exact_under_concurrency(sharded: ShardedSQLStore) -> None:
     wipe_all(sharded)
     errors: list[BaseException] = []
 
@@ -157,7 +157,7 @@ def test_cross_shard_follows_are_exact_under_concurrency(sharded: SQLStore) -> N
         assert conn.execute(select(func.count()).select_from(tables.follows)).scalar() is not None
 
 
-def test_import_into_shards(sharded: SQLStore) -> None:
+def test_import_into_shards(sharded: ShardedSQLStore) -> None:
     wipe_all(sharded)
     pairs = [(f, e) for f in range(1, 25) for e in range(1, 25) if f != e and (f + e) % 4 == 0]
     assert sharded.import_follows(pairs, batch_size=17) == len(pairs)
@@ -171,7 +171,7 @@ def test_import_into_shards(sharded: SQLStore) -> None:
     assert len(sharded.get_tweets(list(range(1, 200)))) == 199
 
 
-def test_fanout_graph_reads_across_shards(sharded: SQLStore) -> None:
+def test_fanout_graph_reads_across_shards(sharded: ShardedSQLStore) -> None:
     wipe_all(sharded)
     pairs = [(f, e) for f in range(1, 41) for e in range(1, 41) if f != e and (f + 2 * e) % 5 == 0]
     sharded.import_follows(pairs)

@@ -232,7 +232,7 @@ def test_put_tweet_without_media_is_one_statement(make_store: Any) -> None:
     store = make_store()
     store.create_schema()
     engines = {id(e): e for group in store.engines() for e in group}
-    router = store._shards[0].db.router
+    router = store.db.router
     if router.primary_reads is not None:
         engines[id(router.primary_reads)] = router.primary_reads
     statements: list[str] = []

@@ -1,11 +1,13 @@
-"""Engines, transactions, retries and error translation shared by the SQL store and cache."""
+"""Engines, transactions, retries, error translation and the table prefix and URL rules shared by
+the SQL store and cache."""
 
 from __future__ import annotations
 
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -15,11 +17,24 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.base import Executable
 
 from socialfeed.backends.sql.routing import ReplicaRouter
-from socialfeed.errors import BackendError
+from socialfeed.backends.sql.schema import DEFAULT_PREFIX
+from socialfeed.errors import BackendError, ValidationError
 
-__all__ = ["Database", "Tx", "make_engine"]
+__all__ = [
+    "Database",
+    "EngineLike",
+    "Tx",
+    "check_prefix",
+    "chunks",
+    "engine_of",
+    "make_engine",
+    "open_database",
+    "parse_url",
+]
 
 T = TypeVar("T")
+EngineLike = str | URL | Engine
+"""A database: a SQLAlchemy URL (string or :class:`~sqlalchemy.engine.URL`) or a ready Engine."""
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _SQLITE_LOCKS_GUARD = threading.Lock()
@@ -50,6 +65,88 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     if backend == "sqlite":
         configure_sqlite(engine, wal=not _is_memory_sqlite(u))
     return engine
+
+
+def engine_of(value: EngineLike, owned: list[Engine], options: Mapping[str, Any]) -> Engine:
+    """``value`` if it is an Engine; otherwise a new engine (:func:`make_engine` with
+    ``options``), appended to ``owned`` so that its owner disposes of it."""
+    if isinstance(value, Engine):
+        return value
+    engine = make_engine(value, **options)
+    owned.append(engine)
+    return engine
+
+
+def _is_postgres(value: EngineLike) -> bool:
+    return not isinstance(value, Engine) and make_url(value).get_backend_name() == "postgresql"
+
+
+def _reads(value: EngineLike, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Reads are single statements: on PostgreSQL an autocommit pool saves BEGIN and ROLLBACK
+    round trips (a pool of its own, so connections never switch modes)."""
+    if _is_postgres(value) and "isolation_level" not in options:
+        return {**options, "isolation_level": "AUTOCOMMIT"}
+    return options
+
+
+def _read_engine(
+    value: EngineLike, owned: list[Engine], options: Mapping[str, Any]
+) -> Engine | None:
+    if not _is_postgres(value) or "isolation_level" in options:
+        return None  # a ready Engine (or SQLite/MySQL): reads share the primary's pool
+    return engine_of(value, owned, _reads(value, options))
+
+
+def open_database(
+    primary: EngineLike,
+    replicas: Sequence[EngineLike],
+    *,
+    read_your_writes: timedelta,
+    replica_down_for: float,
+    engine_options: Mapping[str, Any] | None,
+    schema: Callable[[Tx], None],
+) -> Database:
+    """A :class:`Database` on ``primary`` with read ``replicas``; the engines it creates from
+    URLs are disposed by :meth:`Database.dispose`. On PostgreSQL, reads (on a replica or the
+    primary) and one-statement writes use autocommit pools of their own."""
+    options = dict(engine_options or {})
+    owned: list[Engine] = []
+    router = ReplicaRouter(
+        engine_of(primary, owned, options),
+        [engine_of(r, owned, _reads(r, options)) for r in replicas],
+        read_your_writes,
+        replica_down_for,
+        primary_reads=_read_engine(primary, owned, options),
+    )
+    return Database(router, owned, schema)
+
+
+def check_prefix(prefix: Any) -> str:
+    """A table prefix: letters, digits and ``_``."""
+    if not isinstance(prefix, str) or not prefix.replace("_", "").isalnum():
+        raise ValidationError("prefix", f"must be letters, digits and '_', got {prefix!r}")
+    return prefix
+
+
+def parse_url(url: str) -> tuple[URL, str, list[str]]:
+    """Take socialfeed's query parameters out of a SQLAlchemy URL: the URL for the driver, the
+    table prefix (``socialfeed_prefix``, default ``socialfeed_``) and the read replicas'
+    URLs (``socialfeed_replica``, repeatable)."""
+    u = make_url(url)
+    query = dict(u.query)
+    prefix = query.pop("socialfeed_prefix", DEFAULT_PREFIX)
+    replicas = query.pop("socialfeed_replica", ())
+    if isinstance(prefix, tuple):
+        prefix = prefix[-1]
+    if isinstance(replicas, str):
+        replicas = (replicas,)
+    return u.set(query=query), prefix, list(replicas)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size`` (one statement each)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def configure_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -109,17 +206,50 @@ def _transient(exc: DBAPIError) -> bool:
 class Database:
     """One logical database: a primary (for writes), optional replicas (for reads), a router.
 
-    :meth:`run` runs a function in a transaction, retrying deadlocks and serialization failures,
-    and a lost connection once when that is safe; every other driver error becomes a
-    :class:`BackendError` with the original as ``__cause__``.
+    :meth:`read` and :meth:`write` run a function in a transaction, retrying deadlocks and
+    serialization failures, and a lost connection once when that is safe; every other driver
+    error becomes a :class:`BackendError` with the original as ``__cause__``. With ``schema``
+    (a function creating or checking a component's tables), the first transaction runs it first
+    (see :meth:`ensure_schema`).
     """
 
-    def __init__(self, router: ReplicaRouter, owned: Iterable[Engine] = ()) -> None:
+    def __init__(
+        self,
+        router: ReplicaRouter,
+        owned: Iterable[Engine] = (),
+        schema: Callable[[Tx], None] | None = None,
+    ) -> None:
         self.router = router
         self.primary = router.primary
         self.dialect = self.primary.dialect.name
         self._owned = list(owned)
         self._sqlite = self.dialect == "sqlite"
+        self._schema = schema
+        self._ready = schema is None
+        self._schema_lock = threading.Lock()
+
+    def ensure_schema(self) -> None:
+        """Create (or check) the tables unless that already happened: once, even with several
+        threads racing."""
+        if self._ready:
+            return
+        with self._schema_lock:
+            if self._ready or self._schema is None:
+                return
+            try:
+                self._run(self.primary, self._schema, idempotent=True, write=True)
+            except BackendError as exc:
+                if "schema version" in str(exc):
+                    raise
+                # a concurrent creator won the race: check again
+                self._run(self.primary, self._schema, idempotent=True, write=True)
+            self._ready = True
+
+    def drop_schema(self, drop: Callable[[Tx], None]) -> None:
+        """Run ``drop`` on the primary (without creating the tables first); the next
+        transaction creates them again."""
+        self._run(self.primary, drop, idempotent=True, write=True)
+        self._ready = self._schema is None
 
     def write(
         self,
@@ -130,6 +260,7 @@ class Database:
         tweets: Iterable[int] = (),
     ) -> T:
         """Run ``fn`` in a transaction on the primary; note the write for read-your-writes."""
+        self.ensure_schema()
         result = self._run(self.primary, fn, idempotent=idempotent, write=True)
         if users or tweets:
             self.router.wrote(users, tweets)
@@ -148,6 +279,7 @@ class Database:
         Where the primary has an autocommit pool (PostgreSQL), that is one round trip: the
         statement commits when it ends (as durably as ``COMMIT``: ``synchronous_commit`` applies
         the same), with no ``BEGIN`` and ``COMMIT`` round trips around it."""
+        self.ensure_schema()
         engine = self.router.primary_reads or self.primary
         result = self._run(engine, lambda tx: tx.execute(stmt, params), idempotent=True, write=True)
         if users or tweets:
@@ -164,6 +296,7 @@ class Database:
     ) -> T:
         """Run ``fn`` on a replica (skipping ones that are down) or on the primary; only on the
         primary with ``primary=True`` (a read that must see the latest writes)."""
+        self.ensure_schema()
         if primary:
             engine = self.router.primary_reads or self.primary
             return self._run(engine, fn, idempotent=True, write=False)
@@ -232,33 +365,3 @@ class Database:
         """Release the connections of the engines this database created."""
         for engine in self._owned:
             engine.dispose()
-
-
-class SchemaOnce:
-    """Creates (or checks) a component's tables the first time they are needed, once, even with
-    several threads racing; :meth:`forget` after dropping them."""
-
-    def __init__(self, db: Database, create: Callable[[Tx], None]) -> None:
-        self._db = db
-        self._create = create
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def ensure(self) -> None:
-        """Run the creation unless it already ran."""
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            try:
-                self._db.write(self._create)
-            except BackendError as exc:
-                if "schema version" in str(exc):
-                    raise
-                self._db.write(self._create)  # a concurrent creator won the race: check again
-            self._ready = True
-
-    def forget(self) -> None:
-        """The tables were dropped: create them again on next use."""
-        self._ready = False

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,9 +26,16 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import make_url
 
-from socialfeed.backends.sql._db import Database, SchemaOnce, Tx, make_engine
+from socialfeed.backends.sql._db import (
+    Database,
+    EngineLike,
+    Tx,
+    check_prefix,
+    chunks,
+    engine_of,
+    parse_url,
+)
 from socialfeed.backends.sql._dialect import insert_ignore, one_of, upsert_add, upsert_set
 from socialfeed.backends.sql.routing import ReplicaRouter
 from socialfeed.backends.sql.schema import (
@@ -38,7 +45,6 @@ from socialfeed.backends.sql.schema import (
     drop_component,
     ensure_schema,
 )
-from socialfeed.backends.sql.store import EngineLike
 from socialfeed.errors import BackendError, ValidationError
 from socialfeed.interfaces import CachedSlice, ListKind
 from socialfeed.models import Media, Tweet
@@ -46,7 +52,6 @@ from socialfeed.settings import Settings
 
 __all__ = ["SQLFeedCache"]
 
-T = TypeVar("T")
 _KINDS: dict[str, int] = {"feed": 0, "celebrity": 1}
 _CHUNK = 500
 _CUTOFF_CHUNK = 100
@@ -69,10 +74,6 @@ def _decode(body: str) -> Tweet:
     return Tweet(i, author, text, datetime.fromisoformat(created), tuple(Media(*m) for m in media))
 
 
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> list[Sequence[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 class SQLFeedCache:
     """A :class:`~socialfeed.interfaces.FeedCache` in SQL tables (``cache=`` any SQLAlchemy URL,
     or a ready Engine). ``hot_tweets`` bounds the hot-tweet table (oldest tweets evicted first)."""
@@ -85,24 +86,18 @@ class SQLFeedCache:
         hot_tweets: int = 100_000,
         engine_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(prefix, str) or not prefix.replace("_", "").isalnum():
-            raise ValidationError("prefix", f"must be letters, digits and '_', got {prefix!r}")
-        self._owned: list[Engine] = []
-        if isinstance(database, Engine):
-            engine = database
-        else:
-            engine = make_engine(database, **dict(engine_options or {}))
-            self._owned.append(engine)
-        self.db = Database(ReplicaRouter(engine))
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
         self.tables = t = cache_tables(prefix)
+        owned: list[Engine] = []
+        engine = engine_of(database, owned, dict(engine_options or {}))
+        self.db = Database(
+            ReplicaRouter(engine),
+            owned,
+            lambda tx: ensure_schema(tx.conn, t.metadata, t.meta, "cache", CACHE_SCHEMA_VERSION),
+        )
         self.dialect = d = self.db.dialect
         self._hot_capacity = hot_tweets
         self._since_trim = 0
-        self._schema = SchemaOnce(
-            self.db,
-            lambda tx: ensure_schema(tx.conn, t.metadata, t.meta, "cache", CACHE_SCHEMA_VERSION),
-        )
         lists, entries = t.lists, t.entries
         lc, ec = lists.c, entries.c
         k: Any = bindparam("k")
@@ -177,29 +172,15 @@ class SQLFeedCache:
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> SQLFeedCache:
-        """A cache for a SQLAlchemy URL; query parameter ``socialfeed_prefix`` sets the prefix."""
-        u = make_url(url)
-        query = dict(u.query)
-        prefix = query.pop("socialfeed_prefix", DEFAULT_PREFIX)
-        if isinstance(prefix, tuple):
-            prefix = prefix[-1]
-        return cls(u.set(query=query), prefix=prefix)
+        """A cache for a SQLAlchemy URL; query parameter ``socialfeed_prefix`` sets the prefix
+        (``socialfeed_replica`` is taken out and ignored: cache reads go to the primary)."""
+        database, prefix, _ = parse_url(url)
+        return cls(database, prefix=prefix)
 
     # plumbing
     def create_schema(self) -> None:
         """Create (or check) the tables now instead of on first use."""
-        self._ensure()
-
-    def _ensure(self) -> None:
-        self._schema.ensure()
-
-    def _write(self, fn: Callable[[Tx], T], *, idempotent: bool = True) -> T:
-        self._ensure()
-        return self.db.write(fn, idempotent=idempotent)
-
-    def _read_tx(self, fn: Callable[[Tx], T]) -> T:
-        self._ensure()
-        return self.db.read(fn)
+        self.db.ensure_schema()
 
     def _trim(self, tx: Tx, k: int, over: dict[int, int], max_length: int) -> dict[int, int]:
         """Trim the lists in ``over`` (key -> size) to ``max_length``; return key -> the oldest
@@ -207,7 +188,7 @@ class SQLFeedCache:
         ec = self.tables.entries.c
         cutoffs: dict[int, int] = {}
         items = sorted(over.items())
-        for chunk in _chunks(items, _CUTOFF_CHUNK):
+        for chunk in chunks(items, _CUTOFF_CHUNK):
             parts = []
             for key, size in chunk:
                 sub = (
@@ -234,7 +215,7 @@ class SQLFeedCache:
         """Entries below ``before`` and at or above the floor; ``None`` if absent or building."""
         stmt = self._read[before is not None]
         params = {"k": _kind(kind), "key": key, "before": before, "n": limit}
-        rows = self._read_tx(lambda tx: tx.execute(stmt, params).all())
+        rows = self.db.read(lambda tx: tx.execute(stmt, params).all())
         if not rows or rows[0][0] is None:
             return None
         return CachedSlice(tuple(r[1] for r in rows if r[1] is not None), rows[0][0])
@@ -247,7 +228,7 @@ class SQLFeedCache:
             tx.execute(self._reset_list, {"kind": k, "list_key": key, "floor": None, "size": 0})
             tx.execute(self._clear, {"k": k, "key": key})
 
-        self._write(fn)
+        self.db.write(fn)
 
     def merge(
         self, kind: ListKind, key: int, ids: Sequence[int], floor: int, max_length: int
@@ -276,7 +257,7 @@ class SQLFeedCache:
                 new_floor = max(floor, oldest)
             tx.execute(self._set_list, {"k_": k, "key_": key, "floor_": new_floor, "size_": size})
 
-        self._write(fn)
+        self.db.write(fn)
 
     def _new_pairs(
         self, tx: Tx, k: int, keys: Sequence[int], ids: Sequence[int]
@@ -285,15 +266,15 @@ class SQLFeedCache:
         if not keys or not ids:
             return {}
         existing: set[tuple[int, int]] = set()
-        for kc in _chunks(keys):
-            for ic in _chunks(ids):
+        for kc in chunks(keys, _CHUNK):
+            for ic in chunks(ids, _CHUNK):
                 params = {"k": k, "keys": list(kc), "ids": list(ic)}
                 existing.update((r[0], r[1]) for r in tx.execute(self._existing, params))
         return {key: [i for i in ids if (key, i) not in existing] for key in keys}
 
     def _locked_lists(self, tx: Tx, k: int, keys: Sequence[int]) -> dict[int, tuple[Any, int]]:
         found: dict[int, tuple[Any, int]] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys, _CHUNK):
             for r in tx.execute(self._lock_lists, {"k": k, "keys": list(chunk)}):
                 found[r.list_key] = (r.floor, r.size)
         return found
@@ -329,7 +310,7 @@ class SQLFeedCache:
             over = {key: s for key, s in sizes.items() if s > max_length}
             for delta, group in by_delta.items():
                 group = [g for g in group if g not in over]
-                for chunk in _chunks(group):
+                for chunk in chunks(group, _CHUNK):
                     tx.execute(self._add_size, {"k": k, "keys": list(chunk), "delta": delta})
             if over:
                 cuts = self._trim(tx, k, over, max_length)
@@ -341,7 +322,7 @@ class SQLFeedCache:
                     updates.append({"k_": k, "key_": key, "floor_": floor, "size_": max_length})
                 tx.execute(self._set_list, updates)
 
-        self._write(fn)
+        self.db.write(fn)
 
     def remove(self, kind: ListKind, keys: Sequence[int], ids: Sequence[int]) -> None:
         """Remove ``ids`` from each existing list among ``keys``."""
@@ -365,14 +346,14 @@ class SQLFeedCache:
             if not by_delta:
                 return
             hit = sorted(key for group in by_delta.values() for key in group)
-            for kc in _chunks(hit):
-                for ic in _chunks(wanted):
+            for kc in chunks(hit, _CHUNK):
+                for ic in chunks(wanted, _CHUNK):
                     tx.execute(self._remove, {"k": k, "keys": list(kc), "ids": list(ic)})
             for delta, group in by_delta.items():
-                for chunk in _chunks(group):
+                for chunk in chunks(group, _CHUNK):
                     tx.execute(self._add_size, {"k": k, "keys": list(chunk), "delta": -delta})
 
-        self._write(fn)
+        self.db.write(fn)
 
     def touch(self, user_id: int, now: datetime) -> datetime | None:
         """Record that the user was seen at ``now``; return the previous time, if any."""
@@ -387,7 +368,7 @@ class SQLFeedCache:
                     return None
             raise BackendError(f"touch({user_id}) kept racing with concurrent touches")
 
-        return self._write(fn, idempotent=False)
+        return self.db.write(fn, idempotent=False)
 
     def active_among(self, user_ids: Sequence[int], since: datetime) -> list[int]:
         """The ``user_ids`` seen strictly after ``since``, in the given order."""
@@ -397,12 +378,12 @@ class SQLFeedCache:
 
         def fn(tx: Tx) -> set[int]:
             found: set[int] = set()
-            for chunk in _chunks(ids, 1000):
+            for chunk in chunks(ids, 1000):
                 params = {"ids": list(chunk), "since": since}
                 found.update(tx.execute(self._active, params).scalars())
             return found
 
-        active = self._read_tx(fn)
+        active = self.db.read(fn)
         return [u for u in user_ids if u in active]
 
     def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
@@ -413,19 +394,19 @@ class SQLFeedCache:
 
         def fn(tx: Tx) -> dict[int, Tweet]:
             out: dict[int, Tweet] = {}
-            for chunk in _chunks(ids, 1000):
+            for chunk in chunks(ids, 1000):
                 for i, body in tx.execute(self._hot_get, {"ids": list(chunk)}):
                     out[i] = _decode(body)
             return out
 
-        return self._read_tx(fn)
+        return self.db.read(fn)
 
     def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets (tombstoned ones are not revived); evict the oldest past capacity."""
         rows = {t.id: {"tweet_id": t.id, "tombstone": False, "body": _encode(t)} for t in tweets}
         if not rows:
             return
-        self._write(lambda tx: tx.execute(self._hot_put, list(rows.values())))
+        self.db.write(lambda tx: tx.execute(self._hot_put, list(rows.values())))
         self._since_trim += len(rows)
         if self._since_trim > max(100, self._hot_capacity // 10):
             self._since_trim = 0
@@ -444,24 +425,22 @@ class SQLFeedCache:
             if cut is not None:
                 tx.execute(delete(hot).where(hot.c.tweet_id <= cut))
 
-        self._write(fn)
+        self.db.write(fn)
 
     def forget_hot_tweet(self, tweet_id: int) -> None:
         """Drop a deleted tweet and keep a tombstone so a racing put can't revive it."""
         row = {"tweet_id": tweet_id, "tombstone": True, "body": None}
-        self._write(lambda tx: tx.execute(self._hot_forget, row))
+        self.db.write(lambda tx: tx.execute(self._hot_forget, row))
 
     # lifecycle
     def drop_schema(self) -> None:
         """Drop this cache's tables (and its ``meta`` row): for tests and demos."""
         t = self.tables
 
-        self.db.write(
+        self.db.drop_schema(
             lambda tx: drop_component(tx.conn, [t.lists, t.entries, t.seen, t.hot], t.meta, "cache")
         )
-        self._schema.forget()
 
     def close(self) -> None:
         """Release the connections of the engine this cache created."""
-        for engine in self._owned:
-            engine.dispose()
+        self.db.dispose()

@@ -1,12 +1,10 @@
-"""Where a statement goes: read replicas with read-your-writes, and shard placement.
+"""Where a statement goes: read replicas with read-your-writes.
 
-* :class:`ReplicaRouter` sends reads to replicas round-robin and writes to the primary; for
-  ``read_your_writes`` after a user (or tweet) was written through this router, that user's (or
-  tweet's) reads go to the primary, because replicas lag. A replica that fails to answer is marked
-  down for ``down_for`` seconds and skipped; with every replica down, reads go to the primary.
-* :func:`jump_hash` is the shard placement function (Lamping & Veach, "A Fast, Minimal Memory,
-  Consistent Hash Algorithm", 2014): a key maps to one of ``n`` buckets, evenly, and growing ``n``
-  to ``n + 1`` moves only ``1/(n + 1)`` of the keys (all of them to the new bucket).
+:class:`ReplicaRouter` sends reads to replicas round-robin and writes to the primary; for
+``read_your_writes`` after a user (or tweet) was written through this router, that user's (or
+tweet's) reads go to the primary, because replicas lag. A replica that fails to answer is marked
+down for ``down_for`` seconds and skipped; with every replica down, reads go to the primary.
+(Shard placement, :func:`~socialfeed.backends.sql.sharded.jump_hash`, is in ``sharded.py``.)
 """
 
 from __future__ import annotations
@@ -21,26 +19,7 @@ from datetime import timedelta
 import attrs
 from sqlalchemy import Engine
 
-__all__ = ["ReplicaRouter", "jump_hash"]
-
-_MASK64 = (1 << 64) - 1
-
-
-def jump_hash(key: int, buckets: int) -> int:
-    """The bucket in ``0 .. buckets-1`` of a 64-bit ``key`` (jump consistent hash).
-
-    Stable across processes and versions (pure arithmetic, no ``hash()``): the same user id always
-    lands on the same shard for a given shard count.
-    """
-    if buckets < 1:
-        raise ValueError("buckets must be >= 1")
-    key &= _MASK64
-    b, j = -1, 0
-    while j < buckets:
-        b = j
-        key = (key * 2862933555777941757 + 1) & _MASK64
-        j = int((b + 1) * ((1 << 31) / ((key >> 33) + 1)))
-    return b
+__all__ = ["ReplicaRouter"]
 
 
 class _Recent:
