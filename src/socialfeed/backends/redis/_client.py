@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -48,17 +48,23 @@ def backend_errors(what: str) -> Iterator[None]:
         raise BackendError(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def split_options(url: str, ours: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """Take the query parameters named in ``ours`` out of ``url``; return the rest of the URL and
-    those parameters."""
+def split_options(
+    url: str, ours: Mapping[str, Callable[[str], Any]], role: str
+) -> tuple[str, dict[str, Any]]:
+    """Take the query parameters named in ``ours`` out of ``url``, each converted by its
+    function (e.g. ``float``); return the rest of the URL and those options. A value that does
+    not convert is a :class:`ValidationError` of ``role``."""
     parts = urlsplit(url)
-    mine: dict[str, str] = {}
+    mine: dict[str, Any] = {}
     rest: list[tuple[str, str]] = []
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name in ours:
-            mine[name] = value
-        else:
+        if name not in ours:
             rest.append((name, value))
+            continue
+        try:
+            mine[name] = ours[name](value)
+        except ValueError as exc:
+            raise ValidationError(role, f"bad option {name}={value!r} in {url!r}: {exc}") from exc
     return urlunsplit(parts._replace(query=urlencode(rest))), mine
 
 

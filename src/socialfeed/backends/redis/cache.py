@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,13 @@ __all__ = ["RedisFeedCache"]
 
 _LISTS = Script("lists.lua")
 _SCRIPT_BATCH = 1000  # keys per script call: bounds how long one call holds the server
-_OPTIONS = ("prefix", "hot_ttl", "tombstone_ttl", "list_ttl", "seen_ttl")
+_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "prefix": str,
+    "hot_ttl": float,
+    "tombstone_ttl": float,
+    "list_ttl": float,
+    "seen_ttl": float,
+}
 
 Calls = list[tuple[Sequence[str], Sequence[Any]]]
 
@@ -104,13 +110,8 @@ class RedisFeedCache:
         """``redis://host:port/db``, ``rediss://...`` or ``redis+cluster://host:port``; query
         options ``prefix``, ``hot_ttl``, ``tombstone_ttl``, ``list_ttl``, ``seen_ttl`` (seconds),
         plus any redis-py option such as ``socket_timeout``."""
-        rest, opts = split_options(url, _OPTIONS)
-        kwargs: dict[str, Any] = {"list_ttl": _list_ttl(settings)}
-        try:
-            for name, value in opts.items():
-                kwargs[name] = value if name == "prefix" else float(value)
-        except ValueError as exc:
-            raise ValidationError("cache", f"bad option in {url!r}: {exc}") from exc
+        rest, opts = split_options(url, _OPTIONS, "cache")
+        kwargs: dict[str, Any] = {"list_ttl": _list_ttl(settings), **opts}
         return cls(make_client(rest), owns_client=True, **kwargs)
 
     # helpers

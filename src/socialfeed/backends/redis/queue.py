@@ -37,7 +37,14 @@ __all__ = ["RedisStreamsQueue"]
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = ("stream", "group", "claim_idle", "max_deliveries", "batch", "block")
+_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "stream": str,
+    "group": str,
+    "claim_idle": float,
+    "max_deliveries": int,
+    "batch": int,
+    "block": float,
+}
 
 Handler = Callable[[Sequence[Job]], None]
 Entry = tuple[bytes, dict[bytes, bytes], int]  # stream entry id, fields, deliveries
@@ -114,20 +121,8 @@ class RedisStreamsQueue:
         """``redis://host:port/db`` or ``rediss://...``; query options ``stream``, ``group``,
         ``claim_idle`` (s), ``max_deliveries``, ``batch``, ``block`` (s), plus redis-py
         options."""
-        rest, opts = split_options(url, _OPTIONS)
-        kwargs: dict[str, Any] = {}
-        try:
-            for name, value in opts.items():
-                if name in ("stream", "group"):
-                    kwargs[name] = value
-                elif name in ("max_deliveries", "batch"):
-                    kwargs[name] = int(value)
-                else:
-                    kwargs[name] = float(value)
-        except ValueError as exc:
-            raise ValidationError("queue", f"bad option in {url!r}: {exc}") from exc
-        block = kwargs.get("block", 0.1)
-        client = make_client(rest, extra_socket_timeout=block)
+        rest, kwargs = split_options(url, _OPTIONS, "queue")
+        client = make_client(rest, extra_socket_timeout=kwargs.get("block", 0.1))
         if not isinstance(
             client, redis.Redis
         ):  # pragma: no cover - cluster URLs are not routed here
