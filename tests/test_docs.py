@@ -16,11 +16,15 @@ REQUIRES = re.compile(r"<!--\s*requires:\s*([\w\s]+?)\s*-->")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
-def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_page_runs(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     text = page.read_text()
     if m := REQUIRES.search(text):
         for name in m.group(1).split():
-            if name != "s3":
+            if name == "redis":  # pages read REDIS_URL: a server of the test run's own
+                monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_server").url)
+            elif name != "s3":
                 require(name)
     blocks = BLOCK.findall(text)
     if not blocks:

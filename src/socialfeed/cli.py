@@ -56,11 +56,12 @@ def _bench(args: argparse.Namespace) -> int:
     from socialfeed.bench.harness import BenchContext, run
 
     only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
-    ctx = BenchContext(quick=args.quick, repeats=args.repeats)
-    if args.redis_url:
-        ctx.redis_url = args.redis_url
-    if args.postgres_url:
-        ctx.postgres_url = args.postgres_url
+    ctx = BenchContext(
+        quick=args.quick,
+        repeats=args.repeats,
+        redis_url=args.redis_url,
+        postgres_url=args.postgres_url,
+    )
     run(ctx, only, args.json)
     return 0
 
@@ -99,8 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes (for the test suite)")
     bench.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--redis-url")
-    bench.add_argument("--postgres-url")
+    bench.add_argument(
+        "--redis-url",
+        help="a Redis database the bench may flush (default: it starts a redis-server of its own)",
+    )
+    bench.add_argument(
+        "--postgres-url",
+        help="a PostgreSQL server the bench creates (and drops) a database of its own on",
+    )
     bench.set_defaults(run=_bench)
 
     from socialfeed.plan import Plan

@@ -38,7 +38,7 @@ def cache(cache_url: str) -> Iterator[RedisFeedCache]:
 
 @pytest.fixture
 def cluster_cache(cluster_url: str) -> Iterator[RedisFeedCache]:
-    flush_cluster()
+    flush_cluster(cluster_url)
     c = RedisFeedCache.from_url(cluster_url, Settings())
     yield c
     c.close()
@@ -327,7 +327,7 @@ def test_ready_client_and_key_layout(cache_url: str) -> None:
 def test_cluster_fan_out_spans_slots_and_user_keys_share_one(cluster_url: str) -> None:
     from redis.crc import key_slot
 
-    flush_cluster()
+    flush_cluster(cluster_url)
     c = RedisFeedCache.from_url(cluster_url, Settings())
     keys = Keys("sf")
     assert len({key_slot(k.encode()) for k in (keys.list_key("feed", 9), keys.seen(9))}) == 1

@@ -32,7 +32,7 @@ class TestRedisFeedCache(FeedCacheContract):
 class TestRedisClusterFeedCache(FeedCacheContract):
     @pytest.fixture
     def cache(self, cluster_url: str) -> Iterator[RedisFeedCache]:
-        flush_cluster()
+        flush_cluster(cluster_url)
         c = RedisFeedCache.from_url(cluster_url, socialfeed.Settings())
         yield c
         c.close()
@@ -85,7 +85,7 @@ class TestRedisClusterFeed(FeedContract):
 
     @pytest.fixture
     def make_feed(self, cluster_url: str, queue_url: str) -> Iterator[MakeFeed]:
-        flush_cluster()
+        flush_cluster(cluster_url)
         yield from _feed_factory(cluster_url, queue_url)
 
 

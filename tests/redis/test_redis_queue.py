@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-import redis
 
 from socialfeed import Settings
 from socialfeed.backends.redis import RedisStreamsQueue
@@ -155,7 +154,7 @@ def test_close_finishes_the_in_flight_batch(make_queue: Any) -> None:
     q.close()
     assert done.is_set() and sizes == [5]
     assert time.monotonic() - t0 < 2
-    client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{10}")
+    client = q.client
     assert client.xlen(q.stream) == 0
     assert client.xinfo_groups(q.stream)[0]["consumers"] == 0  # it left the group
 

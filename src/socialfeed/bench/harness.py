@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import statistics
@@ -62,19 +63,60 @@ class Row:
         }
 
 
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+"""The PostgreSQL server the bench creates its database on when no ``--postgres-url`` is given."""
+
+
 @attrs.define
 class BenchContext:
-    """What a workload gets: sizes (``quick``), server URLs, repeats and a progress printer."""
+    """What a workload gets: sizes (``quick``), servers, repeats and a progress printer.
+
+    The bench touches nothing it did not create or was not given: :meth:`redis` is a
+    redis-server of the bench's own (or the ``redis_url`` given, which the workloads flush), and
+    :meth:`postgres` a database of its own, created on the server of ``postgres_url`` (default
+    :data:`DEFAULT_POSTGRES`) and dropped by :meth:`close`.
+    """
 
     quick: bool = False
     repeats: int = 3
-    redis_url: str = "redis://127.0.0.1:6379/13"
-    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    redis_url: str | None = None
+    postgres_url: str | None = None
     out: TextIO = attrs.field(factory=lambda: sys.stderr)
+    _servers: contextlib.ExitStack = attrs.field(init=False, factory=contextlib.ExitStack)
+    _redis: str | None = attrs.field(init=False, default=None)
+    _postgres: str | None = attrs.field(init=False, default=None)
 
     def progress(self, message: str) -> None:
         """Print a progress line."""
         print(f"  .. {message}", file=self.out, flush=True)
+
+    def redis(self) -> str:
+        """The Redis URL the workloads use (and flush), starting the bench's own server once."""
+        if self._redis is None:
+            if self.redis_url:
+                self.progress(f"using {self.redis_url} as given: the Redis workloads flush it")
+                self._redis = self.redis_url
+            else:
+                from socialfeed.testing.servers import RedisServer
+
+                server = self._servers.enter_context(RedisServer())
+                self.progress(f"started a redis-server of the bench's own on port {server.port}")
+                self._redis = server.url
+        return self._redis
+
+    def postgres(self) -> str:
+        """The URL of the bench's own PostgreSQL database (created once, dropped by close)."""
+        if self._postgres is None:
+            from socialfeed.testing.servers import temp_database
+
+            server = self.postgres_url or DEFAULT_POSTGRES
+            self._postgres = self._servers.enter_context(temp_database(server))
+            self.progress(f"created a database of the bench's own on {server.rsplit('@', 1)[-1]}")
+        return self._postgres
+
+    def close(self) -> None:
+        """Stop the servers the bench started and drop the databases it created."""
+        self._servers.close()
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -152,12 +194,15 @@ def table(rows: Sequence[Row]) -> str:
 def run(ctx: BenchContext, only: set[str] | None = None, json_path: str | None = None) -> list[Row]:
     """Run the workloads (all, or the ids in ``only``), print the table, optionally write JSON."""
     rows: list[Row] = []
-    for wid, fn in _workloads(only, ctx):
-        ctx.progress(f"{wid} ...")
-        try:
-            rows.extend(fn(ctx))
-        except Exception as exc:  # a workload whose server is down is reported, not fatal
-            rows.append(Row(wid, "error", None, None, "", None, f"{type(exc).__name__}: {exc}"))
+    try:
+        for wid, fn in _workloads(only, ctx):
+            ctx.progress(f"{wid} ...")
+            try:
+                rows.extend(fn(ctx))
+            except Exception as exc:  # a workload whose server is down is reported, not fatal
+                rows.append(Row(wid, "error", None, None, "", None, f"{type(exc).__name__}: {exc}"))
+    finally:
+        ctx.close()
     print(table(rows))
     if json_path:
         with open(json_path, "w") as f:

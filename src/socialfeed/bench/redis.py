@@ -1,6 +1,6 @@
 """W1-W6 (docs/performance.md) on the Redis feed cache, each beside its raw redis-py baseline.
 
-Every workload flushes ``ctx.redis_url`` (DB 13 by default) before and after it. The follow graph
+Every workload flushes ``ctx.redis()`` (DB 13 by default) before and after it. The follow graph
 lives in a :class:`~socialfeed.backends.memory.MemoryStore`, so the figures measure the cache and
 the fan-out path; followers are made active (a last-seen time and an empty, complete feed) in bulk
 before a workload, as they would be after their first visit.
@@ -38,7 +38,7 @@ def _check_landed(client: redis.Redis, users: list[int]) -> None:
 
 
 def _client(ctx: BenchContext) -> redis.Redis:
-    client = redis.Redis.from_url(ctx.redis_url)
+    client = redis.Redis.from_url(ctx.redis())
     client.flushdb()
     return client
 
@@ -66,7 +66,7 @@ def _connect(
 ) -> Any:
     return socialfeed.connect(
         store=store,
-        cache=ctx.redis_url,
+        cache=ctx.redis(),
         queue=queue,
         workers=workers,
         strategy=strategy,
@@ -136,7 +136,7 @@ def _zipf_feed(ctx: BenchContext) -> tuple[Any, redis.Redis, list[tuple[int, int
     client = _client(ctx)
     _activate(client, range(1, users + 1))
     # jobs go on the Redis Streams queue; w2 starts its workers once the tweets are posted
-    queue = f"{ctx.redis_url}?stream=bench:fanout&batch=64"
+    queue = f"{ctx.redis()}?stream=bench:fanout&batch=64"
     return _connect(ctx, store, "push", queue=queue, workers=0), client, edges, users
 
 

@@ -67,14 +67,14 @@ def w7(ctx: BenchContext) -> list[Row]:
     """Pull get_feed p50 on PostgreSQL (1M tweets; quick: 20k) vs the raw LATERAL query."""
     users, per_user, reads = (1_000, 20, 500) if ctx.quick else (10_000, 100, 3_000)
     prefix = f"bench_w7_{users}_"
-    store = SQLStore(ctx.postgres_url, prefix=prefix)
+    store = SQLStore(ctx.postgres(), prefix=prefix)
     store.drop_schema()
     try:
         load_zipf(ctx, store, users, per_user, "W7")
         sf = socialfeed.connect(store=store, strategy="pull")
         rng = random.Random(7)
         sample = [rng.randint(1, users) for _ in range(reads)]
-        raw, close_raw = _raw_pull(ctx.postgres_url, prefix)
+        raw, close_raw = _raw_pull(ctx.postgres(), prefix)
         for u in sample[:300]:  # warm up both (plans, prepared statements, hot tweets)
             sf.get_feed(u, limit=20)
             raw(u)
@@ -100,7 +100,7 @@ def _redis_cache(ctx: BenchContext) -> tuple[Any, str]:
     try:
         from socialfeed.backends.redis import RedisFeedCache
 
-        cache = RedisFeedCache.from_url(ctx.redis_url, socialfeed.Settings())
+        cache = RedisFeedCache.from_url(ctx.redis(), socialfeed.Settings())
         cache.touch(1, T0)  # reachable?
         return cache, "redis cache"
     except Exception as exc:  # the redis backend is missing or down: say so in the row
@@ -197,9 +197,9 @@ def w8(ctx: BenchContext) -> list[Row]:
     processes = 0 if ctx.quick else WORKER_PROCESSES
     prefix = f"bench_w8_{users}_"
     stream = f"sf:bench:w8:{uuid.uuid4().hex[:8]}"
-    queue_url = _queue_url(ctx.redis_url, stream)
+    queue_url = _queue_url(ctx.redis(), stream)
     pool = {"pool_size": POSTERS + WORKER_THREADS + 2}
-    store = SQLStore(ctx.postgres_url, prefix=prefix, engine_options=pool)
+    store = SQLStore(ctx.postgres(), prefix=prefix, engine_options=pool)
     store.drop_schema()
     cache, note = _redis_cache(ctx)
     procs: list[subprocess.Popen[bytes]] = []
@@ -209,9 +209,9 @@ def w8(ctx: BenchContext) -> list[Row]:
         for u in range(1, users + 1):  # everyone active: fan-out reaches every follower
             cache.touch(u, now)
         if processes:
-            sep = "&" if "?" in ctx.postgres_url else "?"
-            store_url = f"{ctx.postgres_url}{sep}socialfeed_prefix={prefix}"
-            procs = _start_workers(store_url, ctx.redis_url, queue_url, processes, WORKER_THREADS)
+            sep = "&" if "?" in ctx.postgres() else "?"
+            store_url = f"{ctx.postgres()}{sep}socialfeed_prefix={prefix}"
+            procs = _start_workers(store_url, ctx.redis(), queue_url, processes, WORKER_THREADS)
         in_process = 0 if processes else WORKER_THREADS
         sf = socialfeed.connect(store=store, cache=cache, queue=queue_url, workers=in_process)
 
@@ -251,7 +251,7 @@ def w8(ctx: BenchContext) -> list[Row]:
         sf.queue.close()
     finally:
         _stop_workers(procs)
-        _drop_stream(ctx.redis_url, stream)
+        _drop_stream(ctx.redis(), stream)
         store.drop_schema()
         store.close()
         cache.close()
