@@ -1,4 +1,4 @@
-"""Type sniffing, declared-type parsing and truncation checks (socialfeed.backends.sniff)."""
+"""Type sniffing, declared-type parsing and truncation checks (socialfeed.sniff)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from media_rig import (
     webm_bytes,
     webp_bytes,
 )
-from socialfeed.backends.sniff import (
+from socialfeed.errors import ValidationError
+from socialfeed.sniff import (
     HEAD_BYTES,
     check_declared,
     checker_for,
     parse_declared,
     sniff,
 )
-from socialfeed.errors import ValidationError
 
 pytestmark = pytest.mark.memory
 

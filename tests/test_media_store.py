@@ -29,6 +29,7 @@ from media_rig import (
 )
 from socialfeed.backends.fsspec import FsspecMediaStore
 from socialfeed.errors import BackendError, NotFound, ValidationError
+from socialfeed.media import upload
 from socialfeed.testing import MediaStoreContract
 
 __all__ = ["s3_server", "s3fs_factory"]  # fixtures used here
@@ -106,12 +107,12 @@ SAMPLES = [
 def test_round_trip_every_type(store: FsspecMediaStore) -> None:
     stored = {}
     for kind, data in SAMPLES:
-        m = store.put(data, None, **LIMITS)
+        m = upload(store, data, None, **LIMITS)
         assert m.content_type == kind
         assert m.size == len(data)
         assert m.id == hashlib.sha256(data).hexdigest()
-        assert store.put(data, kind, **LIMITS) == m  # same bytes, same media
-        assert store.put(StreamFile([data[:3], data[3:]]).io, kind, **LIMITS) == m
+        assert upload(store, data, kind, **LIMITS) == m  # same bytes, same media
+        assert upload(store, StreamFile([data[:3], data[3:]]).io, kind, **LIMITS) == m
         with store.open(m.id) as f:
             assert f.read() == data
         stored[m.id] = m
@@ -122,7 +123,7 @@ def test_round_trip_every_type(store: FsspecMediaStore) -> None:
 
 
 def test_paths_are_content_derived_only(store: FsspecMediaStore) -> None:
-    store.put(png_bytes(2), "image/png; charset=binary", **LIMITS)
+    upload(store, png_bytes(2), "image/png; charset=binary", **LIMITS)
     names = everything(store)
     assert names
     for name in names:
@@ -134,7 +135,7 @@ def test_paths_are_content_derived_only(store: FsspecMediaStore) -> None:
 
 def test_url_is_the_stores_own(store: FsspecMediaStore) -> None:
     data = png_bytes(3)
-    m = store.put(data, None, **LIMITS)
+    m = upload(store, data, None, **LIMITS)
     url = store.url(m.id)
     protocol = store.fs.protocol if isinstance(store.fs.protocol, str) else store.fs.protocol[0]
     if protocol in ("s3", "s3a"):
@@ -153,13 +154,13 @@ def test_url_is_the_stores_own(store: FsspecMediaStore) -> None:
 
 
 def test_list_delete_and_created_refresh(store: FsspecMediaStore) -> None:
-    a = store.put(png_bytes(4), None, **LIMITS)
-    b = store.put(png_bytes(5), None, **LIMITS)
+    a = upload(store, png_bytes(4), None, **LIMITS)
+    b = upload(store, png_bytes(5), None, **LIMITS)
     cut = datetime.now(UTC)
-    c = store.put(png_bytes(6), None, **LIMITS)
+    c = upload(store, png_bytes(6), None, **LIMITS)
     assert set(store.list_media(cut)) == {a.id, b.id}
     assert set(store.list_media(cut + SOON)) == {a.id, b.id, c.id}
-    store.put(png_bytes(4), None, **LIMITS)  # uploading again refreshes the time
+    upload(store, png_bytes(4), None, **LIMITS)  # uploading again refreshes the time
     assert set(store.list_media(cut)) == {b.id}
     store.delete(b.id)
     store.delete(b.id)
@@ -207,7 +208,7 @@ def test_hostile_uploads_write_nothing(
 ) -> None:
     before = everything(store)
     with pytest.raises(ValidationError) as info:
-        store.put(data, content_type, **LIMITS)
+        upload(store, data, content_type, **LIMITS)
     assert info.value.field == field
     assert message in str(info.value)
     assert everything(store) == before
@@ -228,17 +229,17 @@ def test_oversize_uploads_name_the_limit(
     pieces = [data[i : i + 100] for i in range(0, len(data), 100)]
     for payload in (data, StreamFile(pieces).io):
         with pytest.raises(ValidationError, match=f"{limit_name}={limit}") as info:
-            store.put(payload, None, **limits)
+            upload(store, payload, None, **limits)
         assert info.value.field == "data"
     assert everything(store) == before
     # exactly at the limit is fine
-    assert store.put(data, None, **{**limits, limit_name: len(data)}).size == len(data)
+    assert upload(store, data, None, **{**limits, limit_name: len(data)}).size == len(data)
 
 
 def test_reading_stops_once_over_the_limit(store: FsspecMediaStore) -> None:
     endless = StreamFile(itertools.chain(mp4_chunks_head(), itertools.repeat(b"\0" * 65536)))
     with pytest.raises(ValidationError, match="max_video_bytes=100000"):
-        store.put(endless.io, "video/mp4", max_image_bytes=10, max_video_bytes=100_000)
+        upload(store, endless.io, "video/mp4", max_image_bytes=10, max_video_bytes=100_000)
     assert endless.bytes_read <= 100_001
     assert not [p for p in everything(store) if p.startswith("blobs/") or p.startswith("tmp/")]
 
@@ -260,7 +261,7 @@ def test_a_failing_reader_leaves_nothing(store: FsspecMediaStore) -> None:
 
     before = everything(store)
     with pytest.raises(OSError, match="client went away"):
-        store.put(StreamFile(chunks()).io, None, **LIMITS)
+        upload(store, StreamFile(chunks()).io, None, **LIMITS)
     assert everything(store) == before
 
 
@@ -270,14 +271,14 @@ def test_concurrent_uploads_of_the_same_bytes(store: FsspecMediaStore) -> None:
     errors: list[BaseException] = []
     start = threading.Barrier(8)
 
-    def upload() -> None:
+    def one() -> None:
         try:
             start.wait()
-            results.append(store.put(data, "video/mp4", **LIMITS))
+            results.append(upload(store, data, "video/mp4", **LIMITS))
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=upload) for _ in range(8)]
+    threads = [threading.Thread(target=one) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -295,7 +296,7 @@ def test_concurrent_uploads_of_the_same_bytes(store: FsspecMediaStore) -> None:
 
 def test_concurrent_readers_each_get_their_own_stream(store: FsspecMediaStore) -> None:
     data = mp4_bytes(50_000)
-    m = store.put(data, None, **LIMITS)
+    m = upload(store, data, None, **LIMITS)
     a, b = store.open(m.id), store.open(m.id)
     try:
         assert a.read(10) == data[:10]
@@ -309,7 +310,7 @@ def test_concurrent_readers_each_get_their_own_stream(store: FsspecMediaStore) -
 @pytest.mark.memory
 def test_each_memory_store_is_isolated_and_close_frees_it() -> None:
     one, two = _memory(), _memory()
-    m = one.put(png_bytes(12), None, **LIMITS)
+    m = upload(one, png_bytes(12), None, **LIMITS)
     assert two.get([m.id]) == {}
     assert one.root != two.root
     assert one.root.startswith("/socialfeed-")
@@ -328,7 +329,7 @@ def test_each_memory_store_is_isolated_and_close_frees_it() -> None:
 def test_a_named_memory_root_is_shared_and_kept() -> None:
     name = f"memory://shared-{threading.get_ident()}/media"
     one, two = FsspecMediaStore.from_url(name), FsspecMediaStore.from_url(name)
-    m = one.put(png_bytes(14), None, **LIMITS)
+    m = upload(one, png_bytes(14), None, **LIMITS)
     assert two.get([m.id]) == {m.id: m}
     one.close()
     assert two.get([m.id]) == {m.id: m}
@@ -338,7 +339,7 @@ def test_a_named_memory_root_is_shared_and_kept() -> None:
 def test_file_store_layout(tmp_path: Path) -> None:
     store = FsspecMediaStore.from_url(f"file://{tmp_path}/srv/media")
     data = jpeg_bytes(5)
-    m = store.put(data, "image/jpg", **LIMITS)
+    m = upload(store, data, "image/jpg", **LIMITS)
     blob = tmp_path / "srv" / "media" / "blobs" / m.id[:2] / m.id
     assert blob.read_bytes() == data
     meta = tmp_path / "srv" / "media" / "meta" / m.id[:2] / f"{m.id}.json"
@@ -363,7 +364,7 @@ def test_filesystem_errors_become_backend_errors(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_text("a file where the store wants a directory")
     store = FsspecMediaStore.from_url(f"file://{tmp_path}/blocked")
     with pytest.raises(BackendError) as info:
-        store.put(png_bytes(15), None, **LIMITS)
+        upload(store, png_bytes(15), None, **LIMITS)
     assert isinstance(info.value.__cause__, OSError)
 
 
@@ -372,7 +373,7 @@ def test_s3_errors_become_backend_errors(s3fs_factory: Callable[..., Any]) -> No
     good = s3fs_factory()
     missing = FsspecMediaStore(good, "no-such-bucket-here/prefix")
     with pytest.raises(BackendError) as info:
-        missing.put(png_bytes(16), None, **LIMITS)
+        upload(missing, png_bytes(16), None, **LIMITS)
     assert info.value.__cause__ is not None
     dead = s3fs_factory(
         endpoint_url="http://127.0.0.1:9",
@@ -380,7 +381,7 @@ def test_s3_errors_become_backend_errors(s3fs_factory: Callable[..., Any]) -> No
     )
     store = FsspecMediaStore(dead, "bucket/prefix")
     for call in (
-        lambda: store.put(png_bytes(17), None, **LIMITS),
+        lambda: upload(store, png_bytes(17), None, **LIMITS),
         lambda: store.get(["0" * 64]),
         lambda: list(store.list_media(datetime.now(UTC))),
         lambda: store.delete("0" * 64),
@@ -403,15 +404,15 @@ def test_s3_from_url(s3_server: str, s3fs_factory: Callable[..., Any]) -> None:
             "skip_instance_cache": True,
         },
     )
-    m = store.put(mp4_bytes(3000), None, **LIMITS)
+    m = upload(store, mp4_bytes(3000), None, **LIMITS)
     assert store.get([m.id]) == {m.id: m}
     assert store.fs.exists(f"{bucket}/media/blobs/{m.id[:2]}/{m.id}")
-    many = [store.put(png_bytes(100 + i), None, **LIMITS) for i in range(5)]
+    many = [upload(store, png_bytes(100 + i), None, **LIMITS) for i in range(5)]
     assert set(store.get([x.id for x in many])) == {x.id for x in many}
 
 
 def test_sweep_uploads_removes_stale_temporary_objects(store: FsspecMediaStore) -> None:
-    m = store.put(png_bytes(30), None, **LIMITS)
+    m = upload(store, png_bytes(30), None, **LIMITS)
     stale = f"{store.root}/tmp/{'f' * 32}"
     store.fs.pipe_file(stale, b"half an upload")
     assert store.sweep_uploads(datetime.now(UTC) - timedelta(hours=1)) == 0
@@ -424,11 +425,11 @@ def test_from_filesystem(tmp_path: Path) -> None:
     import fsspec
 
     mem = FsspecMediaStore.from_filesystem(fsspec.filesystem("memory"))
-    m = mem.put(png_bytes(31), None, **LIMITS)
+    m = upload(mem, png_bytes(31), None, **LIMITS)
     assert mem.get([m.id]) == {m.id: m}
     mem.close()
     assert everything(mem) == []
     with pytest.raises(ValidationError, match="bucket/prefix"):
         FsspecMediaStore.from_filesystem(fsspec.filesystem("file"))
     local = FsspecMediaStore.from_filesystem(fsspec.filesystem("file"), str(tmp_path / "m"))
-    assert local.put(png_bytes(31), None, **LIMITS) == m
+    assert upload(local, png_bytes(31), None, **LIMITS) == m

@@ -13,7 +13,6 @@ from socialfeed import registry
 from socialfeed.abilities import (
     complete_cache,
     complete_graph,
-    complete_media,
     complete_store,
 )
 from socialfeed.cursors import decode_cursor, encode_cursor
@@ -29,10 +28,11 @@ from socialfeed.interfaces import (
     TweetStore,
 )
 from socialfeed.jobs import Job
+from socialfeed.media import collect_garbage, media_url, upload
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
 from socialfeed.settings import Settings
 from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
-from socialfeed.validation import check_id, check_limit, check_text
+from socialfeed.validation import check_id, check_limit, check_text, is_media_id, show
 
 __all__ = ["SocialFeed", "connect"]
 
@@ -111,10 +111,10 @@ class SocialFeed:
             raise ValidationError("media", "items must be Media objects or media id strings")
         if len(set(ids)) != len(ids):
             raise ValidationError("media", "must not attach the same media twice")
-        found = self.media_store.get(ids) if ids else {}
+        found = self.media_store.get([i for i in ids if is_media_id(i)]) if ids else {}
         missing = [i for i in ids if i not in found]
         if missing:
-            raise ValidationError("media", f"unknown media id {missing[0]!r}; upload it first")
+            raise ValidationError("media", f"unknown media id {show(missing[0])}; upload it first")
         return tuple(found[i] for i in ids)
 
     def get_tweet(self, tweet_id: int) -> Tweet:
@@ -238,7 +238,8 @@ class SocialFeed:
     # media
     def upload_media(self, data: bytes | IO[bytes], content_type: str | None = None) -> Media:
         """Store an image or video (``bytes`` or a binary file object, read in chunks)."""
-        return self.media_store.put(
+        return upload(
+            self.media_store,
             data,
             content_type,
             max_image_bytes=self.settings.max_image_bytes,
@@ -249,43 +250,18 @@ class SocialFeed:
         """The URL viewers in ``region`` fetch the media from: the region's CDN (else the default
         CDN, key ``None``), else the media store's own URL."""
         media_id = media.id if isinstance(media, Media) else media
-        if region is not None and not isinstance(region, str):
-            raise ValidationError("region", f"must be a region name (str) or None, got {region!r}")
-        if not isinstance(media_id, str) or not self.media_store.get([media_id]):
-            raise NotFound(f"media {media_id!r} does not exist")
-        cdn = self.settings.cdn_base_urls
-        base = cdn.get(region) if region in cdn else cdn.get(None)
-        if base is not None:
-            return f"{base.rstrip('/')}/{media_id}"
-        return self.media_store.url(media_id)
+        return media_url(self.media_store, self.settings.cdn_base_urls, media_id, region)
 
     def open_media(self, media_id: str) -> IO[bytes]:
         """Stream a media's bytes (what a CDN origin serves)."""
-        if not isinstance(media_id, str) or not self.media_store.get([media_id]):
-            raise NotFound(f"media {media_id!r} does not exist")
+        if not is_media_id(media_id) or not self.media_store.get([media_id]):
+            raise NotFound(f"media {show(media_id)} does not exist")
         return self.media_store.open(media_id)
 
     def collect_garbage(self, older_than: datetime) -> list[str]:
         """Delete media stored before ``older_than`` that no live tweet references; return their
         ids. Media younger than that are kept, so an upload about to be posted is safe."""
-        removed: list[str] = []
-        batch: list[str] = []
-
-        def sweep() -> None:
-            used = self.store.media_in_use(batch)
-            for media_id in batch:
-                if media_id not in used:
-                    self.media_store.delete(media_id)
-                    removed.append(media_id)
-            batch.clear()
-
-        for media_id in self.media_store.list_media(older_than):
-            batch.append(media_id)
-            if len(batch) >= 500:
-                sweep()
-        sweep()
-        complete_media(self.media_store).sweep_uploads(older_than)  # uploads that died half way
-        return removed
+        return collect_garbage(self.media_store, self.store, older_than)
 
     # lifecycle
     def drain(self, timeout: float | None = None) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "HomeTimelineSupport",
     "ListKind",
     "MediaStore",
+    "MediaWriter",
     "QueueStatsSupport",
     "TweetStore",
     "UploadSweepSupport",
@@ -256,33 +257,45 @@ class FanoutBatchSupport(Protocol):
 
 
 @runtime_checkable
-class MediaStore(Protocol):
-    """Image and video bytes under content-derived ids."""
+class MediaWriter(Protocol):
+    """One upload being written (from :meth:`MediaStore.open_writer`): chunks in order, then
+    exactly one of :meth:`commit` or :meth:`abort`."""
 
-    def put(
-        self,
-        data: bytes | IO[bytes],
-        content_type: str | None,
-        *,
-        max_image_bytes: int,
-        max_video_bytes: int,
-    ) -> Media:
-        """Store bytes (read in chunks), sniffing and checking the type and size."""
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` to the bytes being written."""
+
+    def commit(self, media: Media) -> None:
+        """Make the written bytes ``media`` (its id is their sha256): from now on :meth:`get`
+        returns it. If that media exists already, keep one copy and refresh its creation time
+        (it was just uploaded again, so garbage collection must not take it yet)."""
+
+    def abort(self) -> None:
+        """Throw the written bytes away, leaving nothing behind; idempotent."""
+
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """Image and video bytes under their ids. A media store only moves bytes: every rule about
+    what an upload may be (types, limits, completeness, the id) lives in :mod:`socialfeed.media`.
+    Media ids passed in are always valid (:func:`socialfeed.validation.is_media_id`)."""
+
+    def open_writer(self) -> MediaWriter:
+        """Start writing a new upload."""
 
     def get(self, media_ids: Sequence[str]) -> dict[str, Media]:
         """The stored media among ``media_ids``, by id."""
 
     def open(self, media_id: str) -> IO[bytes]:
-        """A binary file object streaming the bytes back."""
+        """A binary file object streaming the bytes back; ``NotFound`` if absent."""
 
     def url(self, media_id: str) -> str:
-        """The store's own URL for the bytes (signed where the filesystem can sign)."""
+        """The store's own URL for the bytes (signed where the storage can sign)."""
 
     def list_media(self, older_than: datetime) -> Iterator[str]:
-        """Ids of media stored before ``older_than``."""
+        """Ids of media whose creation time (last upload) is before ``older_than``."""
 
     def delete(self, media_id: str) -> None:
-        """Remove the bytes; idempotent."""
+        """Remove the media (its metadata first, then the bytes); idempotent."""
 
     def close(self) -> None:
         """Release connections."""

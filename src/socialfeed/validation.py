@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from socialfeed.errors import ValidationError
 from socialfeed.ids import MAX_ID
 
-__all__ = ["MAX_PAGE", "check_id", "check_limit", "check_text"]
+__all__ = ["MAX_PAGE", "check_id", "check_limit", "check_text", "is_media_id", "show"]
 
 MAX_PAGE = 200
 """The largest ``limit`` of one page."""
+
+
+_MEDIA_ID = re.compile(r"[0-9a-f]{64}")
+_SHOWN = 100  # characters of an offending value an error message quotes at most
+
+
+def show(value: Any) -> str:
+    """A short ``repr`` of an offending value for an error message: at most ~100 characters,
+    and never an error itself (a huge int, a broken ``__repr__``)."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int of more digits than Python formats
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
+def is_media_id(value: Any) -> bool:
+    """Whether ``value`` is a media id: the lowercase hex sha256 of the bytes (64 characters).
+    Backends rely on it: a media id is safe to use in a path or key."""
+    return type(value) is str and _MEDIA_ID.fullmatch(value) is not None
 
 
 def check_id(field: str, value: Any, *, what: str = "") -> int:

@@ -6,17 +6,16 @@ Layout under the store's root (every name is derived from the bytes, never from 
     <root>/meta/<h[:2]>/<h>.json    {"content_type", "size", "created"}: what get() returns
     <root>/tmp/<random>             uploads in progress (and metadata being written)
 
-An upload streams into a temporary object while it is hashed, sniffed and size-checked, then is
-moved under its content address; the sidecar is written last, so a media exists (for ``get``)
-only once its bytes are complete, and ``delete`` removes the sidecar first.
+A writer (:meth:`FsspecMediaStore.open_writer`) streams an upload into a temporary object; its
+commit moves it under the media's content address and writes the sidecar last, so a media exists
+(for ``get``) only once its bytes are complete, and ``delete`` removes the sidecar first. The
+store only moves bytes: what an upload may be is decided by :mod:`socialfeed.media`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import re
 import sys
 import threading
 import uuid
@@ -24,25 +23,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
-from socialfeed.backends.sniff import (
-    HEAD_BYTES,
-    IMAGE_TYPES,
-    check_declared,
-    checker_for,
-    parse_declared,
-    sniff,
-)
 from socialfeed.errors import BackendError, NotFound, ValidationError
 from socialfeed.models import Media
 from socialfeed.settings import Settings
+from socialfeed.validation import is_media_id
 
-__all__ = ["CHUNK_BYTES", "FsspecMediaStore"]
-
-CHUNK_BYTES = 1024 * 1024
-"""How much of an upload is read (and held in memory) at a time."""
+__all__ = ["FsspecMediaStore"]
 
 _WRITE_BLOCK = 8 * 1024 * 1024  # buffer of a remote file being written (S3 part size)
-_ID = re.compile(r"[0-9a-f]{64}")
 _BATCH = 256
 # Flat key-value stores: a write is atomic and needs no parent directory.
 _OBJECT_STORES = frozenset({"memory", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss"})
@@ -67,55 +55,41 @@ def _is_memory(fs: Any) -> bool:
     return "memory" in _protocols(fs)
 
 
-def _valid_id(media_id: object) -> bool:
-    return isinstance(media_id, str) and _ID.fullmatch(media_id) is not None
+class _Writer:
+    """One upload into a temporary object of an :class:`FsspecMediaStore`."""
 
+    def __init__(self, store: FsspecMediaStore, tmp: str, f: Any) -> None:
+        self._store = store
+        self._tmp = tmp
+        self._f: Any = f
 
-class _Reader:
-    """Reads an upload (bytes or a binary file object) in chunks, never past ``stop`` bytes."""
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``."""
+        self._store._call("write", self._f.write, chunk)
 
-    def __init__(self, data: object) -> None:
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            self._view: memoryview | None = memoryview(data).cast("B")
-            self._read: Callable[[int], object] | None = None
-        elif callable(getattr(data, "read", None)):
-            self._view = None
-            self._read = data.read  # type: ignore[attr-defined]
-        else:
-            raise ValidationError("data", "must be bytes or a binary file object")
-        self._pos = 0
+    def commit(self, media: Media) -> None:
+        """Close the temporary object and move it under ``media.id`` with its sidecar."""
+        f, self._f = self._f, None
+        if f is None:
+            raise ValueError("this upload was already committed or aborted")
+        self._store._call("write", f.close)
+        try:
+            self._store._commit(self._tmp, media)
+        except BaseException:
+            self._store._remove_quietly(self._tmp)
+            raise
 
-    def read(self, n: int) -> bytes:
-        """Up to ``n`` bytes; ``b""`` at the end."""
-        if n <= 0:
-            return b""
-        if self._view is not None:
-            part = bytes(self._view[self._pos : self._pos + n])
-            self._pos += len(part)
-            return part
-        assert self._read is not None
-        got = self._read(n)
-        chunk = bytes(got) if isinstance(got, (bytearray, memoryview)) else got
-        if not isinstance(chunk, bytes):
-            raise ValidationError(
-                "data",
-                f"the file object returned {type(chunk).__name__}, not bytes; "
-                "open it in binary mode",
-            )
-        self._pos += len(chunk)
-        return chunk
-
-    def read_full(self, n: int) -> bytes:
-        """Exactly ``n`` bytes unless the data ends first (file objects may return short reads)."""
-        parts: list[bytes] = []
-        got = 0
-        while got < n:
-            chunk = self.read(n - got)
-            if not chunk:
-                break
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
+    def abort(self) -> None:
+        """Throw the partly written object away (aborting a multipart upload where there is
+        one)."""
+        f, self._f = self._f, None
+        if f is not None:
+            for step in ("discard", "close"):
+                try:
+                    getattr(f, step, lambda: None)()
+                except Exception:  # best effort: the temporary object is removed next
+                    continue
+        self._store._remove_quietly(self._tmp)
 
 
 class FsspecMediaStore:
@@ -231,89 +205,23 @@ class FsspecMediaStore:
             pass  # best effort: a leftover temporary object is harmless
 
     # writes
-    def put(
-        self,
-        data: bytes | IO[bytes],
-        content_type: str | None,
-        *,
-        max_image_bytes: int,
-        max_video_bytes: int,
-    ) -> Media:
-        """Stream ``data`` to a temporary object while hashing it, then commit it under its
-        sha256. Rejects (:class:`ValidationError`, nothing stored) empty data, unknown types, a
-        declared type that disagrees with the bytes, truncated files and sizes over the limit."""
-        declared = parse_declared(content_type)
-        reader = _Reader(data)
-        head = reader.read_full(HEAD_BYTES)
-        if not head:
-            raise ValidationError("data", "is empty")
-        sniffed = sniff(head)
-        if sniffed is None:
-            raise ValidationError(
-                "data",
-                "is not a supported media type (JPEG, PNG, GIF, WebP, MP4, QuickTime, "
-                "WebM, Matroska)",
-            )
-        check_declared(declared, sniffed)
-        if sniffed in IMAGE_TYPES:
-            limit, limit_name = max_image_bytes, "max_image_bytes"
-        else:
-            limit, limit_name = max_video_bytes, "max_video_bytes"
-
-        def too_big() -> ValidationError:
-            return ValidationError(
-                "data", f"{sniffed} is larger than the limit {limit_name}={limit} bytes"
-            )
-
-        if len(head) > limit:
-            raise too_big()
-        checker = checker_for(sniffed, head)
-        digest = hashlib.sha256()
+    def open_writer(self) -> _Writer:
+        """A writer streaming an upload into a temporary object under ``<root>/tmp``."""
         self._makedirs(f"{self._root}/tmp")
         tmp = self._tmp()
-        f: Any = None
-        try:
-            f = self._call("open", self._fs.open, tmp, "wb", block_size=_WRITE_BLOCK)
-            total = 0
-            chunk = head
-            while chunk:
-                total += len(chunk)
-                if total > limit:
-                    raise too_big()
-                digest.update(chunk)
-                checker.feed(chunk)
-                self._call("write", f.write, chunk)
-                chunk = reader.read(min(CHUNK_BYTES, limit - total + 1))
-            checker.finish(total)
-            self._call("write", f.close)
-            f = None
-            return self._commit(tmp, digest.hexdigest(), sniffed, total)
-        except BaseException:
-            if f is not None:
-                self._abandon(f)
-            self._remove_quietly(tmp)
-            raise
+        f = self._call("open", self._fs.open, tmp, "wb", block_size=_WRITE_BLOCK)
+        return _Writer(self, tmp, f)
 
-    def _abandon(self, f: Any) -> None:
-        """Throw away a partly written file (aborting a multipart upload where there is one)."""
-        for step in ("discard", "close"):
-            try:
-                getattr(f, step, lambda: None)()
-            except Exception:  # best effort: the temporary object is removed next
-                continue
-
-    def _commit(self, tmp: str, media_id: str, content_type: str, size: int) -> Media:
-        blob = self._blob(media_id)
+    def _commit(self, tmp: str, media: Media) -> None:
+        blob = self._blob(media.id)
         if self._call("check", self._fs.exists, blob):
             self._remove_quietly(tmp)  # same bytes are already there
         else:
             self._makedirs(blob.rsplit("/", 1)[0])
             self._call("commit", self._fs.mv, tmp, blob)
-        media = Media(media_id, content_type, size)
         # (re)written on every upload: a fresh "created" keeps a just-uploaded media safe from
         # collect_garbage until it is attached to a tweet.
         self._write_meta(media)
-        return media
 
     def _write_meta(self, media: Media) -> None:
         meta = {
@@ -337,7 +245,7 @@ class FsspecMediaStore:
 
     def delete(self, media_id: str) -> None:
         """Remove the media (metadata first, then bytes); idempotent."""
-        if not _valid_id(media_id):
+        if not is_media_id(media_id):
             return
         for path in (self._meta(media_id), self._blob(media_id)):
             try:
@@ -383,14 +291,14 @@ class FsspecMediaStore:
 
     def get(self, media_ids: Sequence[str]) -> dict[str, Media]:
         """The stored media among ``media_ids``, by id (malformed ids are simply absent)."""
-        wanted = list(dict.fromkeys(i for i in media_ids if _valid_id(i)))
+        wanted = list(dict.fromkeys(i for i in media_ids if is_media_id(i)))
         paths = {self._meta(i): i for i in wanted}
         found = self._read_metas(list(paths))
         return {paths[p]: self._parse_meta(paths[p], body)[0] for p, body in found.items()}
 
     def open(self, media_id: str) -> IO[bytes]:
         """A binary file object streaming the bytes; :class:`NotFound` if absent."""
-        if not _valid_id(media_id):
+        if not is_media_id(media_id):
             raise NotFound(f"media {media_id!r} does not exist")
         path = self._blob(media_id)
         try:
@@ -407,7 +315,7 @@ class FsspecMediaStore:
     def url(self, media_id: str) -> str:
         """A signed URL where the filesystem signs (S3), else its own URL (``file://``,
         ``memory://``, ``s3://``...)."""
-        if not _valid_id(media_id):
+        if not is_media_id(media_id):
             raise NotFound(f"media {media_id!r} does not exist")
         path = self._blob(media_id)
         try:
@@ -433,7 +341,7 @@ class FsspecMediaStore:
         candidates: list[tuple[str, str]] = []
         for path in sorted(paths):
             name = path.rsplit("/", 1)[-1].removesuffix(".json")
-            if _valid_id(name):
+            if is_media_id(name):
                 candidates.append((self._meta(name), name))
         for start in range(0, len(candidates), _BATCH):
             batch = dict(candidates[start : start + _BATCH])

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from socialfeed.testing.contract import (
         FeedCacheContract,
-        FeedContract,
         MediaStoreContract,
         QueueContract,
         StoreContract,
     )
+    from socialfeed.testing.end_to_end import FeedContract
 
 __all__ = [
     "FeedCacheContract",
@@ -41,6 +41,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "FeedContract":
+        from socialfeed.testing import end_to_end
+
+        return end_to_end.FeedContract
     if name in __all__:
         from socialfeed.testing import contract
 
