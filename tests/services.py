@@ -12,17 +12,11 @@ import socket
 
 import pytest
 
-__all__ = ["ADDRESSES", "URLS", "reachable", "require"]
+__all__ = ["ADDRESSES", "reachable", "require"]
 
-ADDRESSES = {
-    "redis": ("127.0.0.1", 6379),
+ADDRESSES = {  # the machine's SQL servers (Redis tests start redis-servers of their own)
     "postgres": ("127.0.0.1", 5432),
     "mariadb": ("127.0.0.1", 3306),
-}
-URLS = {
-    "redis": "redis://127.0.0.1:6379",
-    "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mariadb": "mysql+pymysql://root:@127.0.0.1:3306/test",
 }
 
 

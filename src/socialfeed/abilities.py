@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from socialfeed.backends.memory.outbox import MemoryOutbox
 from socialfeed.interfaces import (
     CachedSlice,
     CompleteCache,
@@ -26,6 +28,10 @@ from socialfeed.interfaces import (
     CompleteMedia,
     CompleteQueue,
     CompleteStore,
+    DeadLetterSupport,
+    DurableFollowSupport,
+    DurableTweetSupport,
+    Event,
     FanoutBatchSupport,
     FanoutGraphSupport,
     FanoutQueue,
@@ -35,12 +41,17 @@ from socialfeed.interfaces import (
     FollowGraph,
     HomeTimelineSupport,
     ListKind,
+    MediaClaimSupport,
     MediaStore,
+    PrimarySupport,
     QueueStatsSupport,
+    SettingsRecordSupport,
     TweetStore,
     UploadSweepSupport,
     supports,
 )
+from socialfeed.jobs import Job
+from socialfeed.models import Tweet
 
 __all__ = [
     "all_following",
@@ -52,6 +63,8 @@ __all__ = [
 ]
 
 _PAGE = 10_000  # graph page size of the defaults that walk a whole list
+_STORE_ABILITIES = [DurableTweetSupport, MediaClaimSupport, SettingsRecordSupport, PrimarySupport]
+_GRAPH_ABILITIES = [FollowerCountSupport, FanoutGraphSupport, DurableFollowSupport, PrimarySupport]
 
 
 def all_following(graph: FollowGraph, user_id: int) -> list[int]:
@@ -88,10 +101,66 @@ class _Adapter:
         return f"<{type(self).__name__} of {self.inner!r}>"
 
 
-class _StoreDefaults(_Adapter):
+class _StoreDefaults(_Adapter, MemoryOutbox):
+    """Without :class:`~socialfeed.interfaces.DurableTweetSupport`, events and idempotency keys
+    are kept in this process: they outlive a queue outage, not a crash."""
+
     def __init__(self, inner: TweetStore, graph: FollowGraph, use_own_home: bool) -> None:
-        super().__init__(inner, TweetStore, [HomeTimelineSupport] if use_own_home else [])
+        MemoryOutbox.__init__(self)
+        home = [HomeTimelineSupport] if use_own_home else []
+        super().__init__(inner, TweetStore, [*home, *_STORE_ABILITIES])
         self.graph = graph
+        self._keys: dict[tuple[int, str], Tweet] = {}
+        self._keys_lock = threading.Lock()
+
+    def write_tweet(self, tweet: Tweet, event: int, idempotency_key: str | None) -> Tweet:
+        """``put_tweet``, the event in this process, the key in this process."""
+        store: TweetStore = self.inner
+        with self._keys_lock:
+            if idempotency_key is not None and (
+                earlier := self._keys.get((tweet.author_id, idempotency_key))
+            ):
+                return earlier
+            new = not store.get_tweets([tweet.id])
+            store.put_tweet(tweet)
+            if new and idempotency_key is not None:
+                self._keys[tweet.author_id, idempotency_key] = tweet
+        if new and event:
+            self.record(Event(event, "tweet", tweet.author_id, tweet.id))
+        return tweet
+
+    def write_delete(self, tweet_id: int, event: int) -> Tweet | None:
+        """``mark_deleted`` and the event in this process."""
+        store: TweetStore = self.inner
+        tweet = store.mark_deleted(tweet_id)
+        if tweet is not None and event:
+            self.record(Event(event, "delete", tweet.author_id, tweet_id))
+        return tweet
+
+    def deleted_authors(self, tweet_ids: Sequence[int]) -> dict[int, int]:
+        """Unknown: the store keeps no tombstones (a retried delete is ``NotFound``)."""
+        return {}
+
+    def events_published(self, event_ids: Sequence[int]) -> None:
+        """Forget them: a worker in another process cannot tell this one they were applied."""
+        self.events_done(event_ids)
+
+    def claim_unused_media(self, media_ids: Sequence[str], claim_for: float) -> list[str]:
+        """The unreferenced media, unlocked: a post attaching one at once may race the GC."""
+        store: TweetStore = self.inner
+        used = store.media_in_use(media_ids)
+        return [m for m in dict.fromkeys(media_ids) if m not in used]
+
+    def release_media_claims(self, media_ids: Sequence[str]) -> None:
+        """No claims to release."""
+
+    def record_settings(self, values: dict[str, str]) -> dict[str, str]:
+        """Nothing is recorded: every process uses its own settings."""
+        return dict(values)
+
+    def on_primary(self) -> CompleteStore:
+        """Itself: the store has no replicas (or no way to say so)."""
+        return cast(CompleteStore, self)
 
     def home_tweet_ids(self, user_id: int, before: int | None, limit: int) -> list[int]:
         """``home(user_id)`` merged over the user and everyone they follow."""
@@ -101,9 +170,37 @@ class _StoreDefaults(_Adapter):
         return list(itertools.islice(heapq.merge(*streams, key=lambda i: -i), limit))
 
 
-class _GraphDefaults(_Adapter):
+class _GraphDefaults(_Adapter, MemoryOutbox):
+    """Without :class:`~socialfeed.interfaces.DurableFollowSupport`, edge events are kept in this
+    process: they outlive a queue outage, not a crash."""
+
     def __init__(self, inner: FollowGraph) -> None:
-        super().__init__(inner, FollowGraph, [FollowerCountSupport, FanoutGraphSupport])
+        MemoryOutbox.__init__(self)
+        super().__init__(inner, FollowGraph, _GRAPH_ABILITIES)
+
+    def write_follow(self, follower_id: int, followee_id: int, event: int) -> int | None:
+        """``add_follow`` and the event in this process."""
+        graph: FollowGraph = self.inner
+        count = graph.add_follow(follower_id, followee_id)
+        if count is not None and event:
+            self.record(Event(event, "follow", follower_id, followee_id, count))
+        return count
+
+    def write_unfollow(self, follower_id: int, followee_id: int, event: int) -> int | None:
+        """``remove_follow`` and the event in this process."""
+        graph: FollowGraph = self.inner
+        count = graph.remove_follow(follower_id, followee_id)
+        if count is not None and event:
+            self.record(Event(event, "unfollow", follower_id, followee_id, count))
+        return count
+
+    def events_published(self, event_ids: Sequence[int]) -> None:
+        """Forget them: a worker in another process cannot tell this one they were applied."""
+        self.events_done(event_ids)
+
+    def on_primary(self) -> CompleteGraph:
+        """Itself: the graph has no replicas (or no way to say so)."""
+        return cast(CompleteGraph, self)
 
     def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
         """One ``follower_count`` per user."""
@@ -172,11 +269,19 @@ class _MediaDefaults(_Adapter):
 
 class _QueueDefaults(_Adapter):
     def __init__(self, inner: FanoutQueue) -> None:
-        super().__init__(inner, FanoutQueue, [QueueStatsSupport])
+        super().__init__(inner, FanoutQueue, [QueueStatsSupport, DeadLetterSupport])
 
     def stats(self) -> dict[str, Any]:
         """No counters."""
         return {}
+
+    def dead_letters(self) -> list[tuple[Job, str]]:
+        """None kept."""
+        return []
+
+    def replay_dead(self) -> int:
+        """Nothing to replay."""
+        return 0
 
 
 def complete_store(store: TweetStore, graph: FollowGraph) -> CompleteStore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,30 +20,76 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_SHARED = {
+    "store": "the deployment's store, e.g. postgresql+psycopg://app@db/feeds",
+    "cache": "the deployment's feed cache, e.g. redis://cache:6379/0",
+    "queue": "the deployment's queue, e.g. redis://cache:6379/1",
+}
+
+
+def _shared(args: argparse.Namespace, role: str) -> str:
+    """A worker's backend URL from its flag or ``SOCIALFEED_<ROLE>``: refused when missing or
+    in this process only (a worker on ``memory://`` would apply jobs to an empty store)."""
+    url = getattr(args, role) or os.environ.get(f"SOCIALFEED_{role.upper()}")
+    if not url:
+        raise _Refused(f"--{role} (or SOCIALFEED_{role.upper()}) is required: {_SHARED[role]}")
+    if url.split("://", 1)[0] in ("memory", "inline", "thread"):
+        raise _Refused(f"--{role} {url} lives in this process only; a worker needs {_SHARED[role]}")
+    return url
+
+
+class _Refused(Exception):
+    """A one-line reason ``socialfeed worker`` will not start."""
+
+
 def _worker(args: argparse.Namespace) -> int:
     import socialfeed
     from socialfeed.abilities import complete_queue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     log = logging.getLogger("socialfeed.worker")
-    settings = socialfeed.Settings(
-        celebrity_threshold=args.celebrity_threshold,
-        max_feed_length=args.max_feed_length,
-        fanout_batch_size=args.fanout_batch_size,
-    )
-    sf = socialfeed.connect(
-        store=args.store,
-        cache=args.cache,
-        queue=args.queue,
-        workers=args.workers,
-        strategy=args.strategy,
-        settings=settings,
-    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    log.info("%d workers consuming %s", args.workers, args.queue)
+    given = {
+        name: value
+        for name in ("celebrity_threshold", "max_feed_length", "fanout_batch_size")
+        if (value := getattr(args, name)) is not None
+    }
+    try:
+        store, cache, queue_url = (_shared(args, role) for role in ("store", "cache", "queue"))
+    except _Refused as exc:
+        print(f"socialfeed worker: {exc}", file=sys.stderr)
+        return 2
+    while True:  # a backend that is down now is waited for; a wrong configuration is not
+        try:
+            sf = socialfeed.connect(
+                store=store,
+                cache=cache,
+                queue=queue_url,
+                workers=args.workers,
+                strategy=args.strategy,
+                settings=socialfeed.Settings(**given) if given else None,  # None: the recorded
+            )
+            break
+        except socialfeed.BackendError as exc:
+            log.warning("cannot start yet (%s); trying again", exc)
+            if stop.wait(1.0):
+                return 0
+        except socialfeed.SocialFeedError as exc:
+            print(f"socialfeed worker: {exc}", file=sys.stderr)
+            return 2
     queue = complete_queue(sf.queue)
+    if args.replay_dead:
+        log.info("queued %d parked jobs again", queue.replay_dead())
+    s = sf.settings
+    log.info(
+        "%d workers consuming %s (worker id %d; celebrity_threshold=%d max_feed_length=%d "
+        "fanout_batch_size=%d active_window=%s)",
+        args.workers, queue_url, sf.worker_id, s.celebrity_threshold, s.max_feed_length,
+        s.fanout_batch_size, s.active_window,
+    )  # fmt: skip
     while not stop.wait(args.log_every):
         if stats := queue.stats():
             log.info("progress %s", stats)
@@ -83,15 +130,28 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.set_defaults(run=_demo)
 
-    worker = sub.add_parser("worker", help="run fan-out workers until SIGTERM")
-    worker.add_argument("--queue", required=True, help="e.g. redis://127.0.0.1:6379/0")
-    worker.add_argument("--cache", default="memory://")
-    worker.add_argument("--store", default="memory://")
-    worker.add_argument("--workers", type=int, default=4)
-    worker.add_argument("--strategy", default="hybrid", choices=["push", "pull", "hybrid"])
-    worker.add_argument("--celebrity-threshold", type=int, default=10_000)
-    worker.add_argument("--max-feed-length", type=int, default=800)
-    worker.add_argument("--fanout-batch-size", type=int, default=1_000)
+    worker = sub.add_parser(
+        "worker",
+        help="run fan-out workers until SIGTERM",
+        description="Apply fan-out jobs until SIGTERM (the in-flight batch is finished first). "
+        "Store, cache and queue come from the flags or from SOCIALFEED_STORE, SOCIALFEED_CACHE "
+        "and SOCIALFEED_QUEUE; the feed settings from the store's record of the deployment.",
+    )
+    worker.add_argument("--store", help="the shared store (default: $SOCIALFEED_STORE)")
+    worker.add_argument("--cache", help="the shared feed cache (default: $SOCIALFEED_CACHE)")
+    worker.add_argument("--queue", help="the shared queue (default: $SOCIALFEED_QUEUE)")
+    worker.add_argument("--workers", type=int, default=4, help="consumer threads (default: 4)")
+    worker.add_argument(
+        "--strategy",
+        choices=["push", "pull", "hybrid"],
+        help="checked against the store's record (default: $SOCIALFEED_STRATEGY, else the "
+        "recorded one)",
+    )
+    for flag in ("--celebrity-threshold", "--max-feed-length", "--fanout-batch-size"):
+        worker.add_argument(flag, type=int, help="checked against the store's record (optional)")
+    worker.add_argument(
+        "--replay-dead", action="store_true", help="queue the parked jobs again, then run"
+    )
     worker.add_argument("--log-every", type=float, default=5.0, help="seconds between log lines")
     worker.set_defaults(run=_worker)
 

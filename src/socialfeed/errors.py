@@ -6,13 +6,36 @@ SocialFeedError
  ├── NotFound          (also a LookupError)  no such tweet, or it was deleted
  ├── PermissionDenied                        e.g. deleting someone else's tweet
  └── BackendError                            a store, cache, queue or media backend failed;
-                                             the driver's exception is ``__cause__``
+      │                                      the driver's exception is ``__cause__``
+      └── DuplicateId                        a store already holds another tweet under an id
 ```
 """
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "NotFound", "PermissionDenied", "SocialFeedError", "ValidationError"]
+from typing import Any
+
+__all__ = [
+    "BackendError",
+    "DuplicateId",
+    "NotFound",
+    "PermissionDenied",
+    "SocialFeedError",
+    "ValidationError",
+    "show",
+]
+
+_SHOWN = 100  # characters of an offending value an error message quotes at most
+
+
+def show(value: Any) -> str:
+    """A short ``repr`` of an offending value for an error message: at most ~100 characters,
+    and never an error itself (a huge int, a broken ``__repr__``)."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int of more digits than Python formats
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
 class SocialFeedError(Exception):
@@ -37,3 +60,8 @@ class PermissionDenied(SocialFeedError):
 
 class BackendError(SocialFeedError):
     """A backend failed; the original exception is available as ``__cause__``."""
+
+
+class DuplicateId(BackendError):
+    """A store was handed a tweet under an id it already holds for a different tweet: it refused
+    it and changed nothing. The facade mints a new id and stores the tweet again."""

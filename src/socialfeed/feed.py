@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 
@@ -16,23 +18,35 @@ from socialfeed.abilities import (
     complete_store,
 )
 from socialfeed.cursors import decode_cursor, encode_cursor
-from socialfeed.errors import NotFound, PermissionDenied, ValidationError
-from socialfeed.ids import SnowflakeGenerator, id_time
+from socialfeed.errors import BackendError, DuplicateId, NotFound, PermissionDenied, ValidationError
+from socialfeed.ids import IdSource, id_time
 from socialfeed.interfaces import (
     Backends,
+    Event,
+    EventKind,
     FanoutQueue,
     FeedCache,
     FeedStrategy,
     FollowGraph,
     MediaStore,
     TweetStore,
+    WorkerIdLeaseSupport,
+    supports,
 )
 from socialfeed.jobs import Job
 from socialfeed.media import collect_garbage, media_url, upload
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
-from socialfeed.settings import Settings
+from socialfeed.outbox import Relay
+from socialfeed.settings import Settings, adopt_recorded, feed_record
 from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
-from socialfeed.validation import check_id, check_limit, check_text, is_media_id, show
+from socialfeed.validation import (
+    check_id,
+    check_key,
+    check_limit,
+    check_text,
+    is_media_id,
+    show,
+)
 
 __all__ = ["SocialFeed", "connect"]
 
@@ -42,7 +56,11 @@ _STRATEGIES: dict[str, Callable[[], FeedStrategy]] = {
     "hybrid": HybridStrategy,
 }
 _DEFAULT_WORKERS = {"inline": 0, "thread": 4}
+_DEFAULT_STRATEGY = "hybrid"
 _MAX_USER_PAGE = 1000
+_MINT_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -53,8 +71,8 @@ def _utcnow() -> datetime:
 class SocialFeed:
     """Home timelines over a store, a follow graph, a feed cache, a media store and a queue.
 
-    Build one with :func:`connect`. It is a context manager; :meth:`close` releases connections.
-    All methods are thread-safe.
+    Build one with :func:`connect`. It is a context manager; :meth:`close` releases connections
+    (and the worker-id lease). All methods are thread-safe.
     """
 
     store: TweetStore
@@ -65,40 +83,84 @@ class SocialFeed:
     strategy: FeedStrategy
     settings: Settings = attrs.field(factory=Settings)
     now: Callable[[], datetime] = _utcnow
-    _ids: SnowflakeGenerator = attrs.field(init=False)
+    _ids: IdSource = attrs.field(init=False)
     _b: Backends = attrs.field(init=False)
+    _relay: Relay = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self._ids = SnowflakeGenerator(self.settings.worker_id)
-        self._b = Backends(
-            complete_store(self.store, self.graph),
-            complete_graph(self.graph),
+        store, graph = complete_store(self.store, self.graph), complete_graph(self.graph)
+        primary = store.on_primary()
+        shared = self.store is cast(object, self.graph)
+        primary_graph = primary if shared else graph.on_primary()
+        truth = Backends(
+            complete_store(primary, primary_graph),
+            complete_graph(primary_graph),
             complete_cache(self.cache),
             self.queue,
             self.settings,
             self.now,
         )
+        self._b = Backends(
+            store, graph, truth.cache, self.queue, self.settings, self.now, truth=truth
+        )
+        self._relay = Relay(self._b, self.strategy)
+        self._ids = IdSource(_lessor(self.store, self.queue, self.cache), self.settings.worker_id)
 
     @property
     def backends(self) -> Backends:
         """The bundle the strategy works on (for workers and tests)."""
         return self._b
 
+    @property
+    def worker_id(self) -> int:
+        """The Snowflake worker id this process mints tweet ids with (leased, see :mod:`ids`)."""
+        return self._ids.worker_id
+
     def apply_jobs(self, jobs: Sequence[Job]) -> None:
-        """Apply a batch of fan-out jobs (what a queue worker calls)."""
-        self.strategy.apply(self._b, jobs)
+        """Apply a batch of fan-out jobs and forget their events (what a queue worker calls)."""
+        self._relay.apply(jobs)
+
+    def _event(self, kind: EventKind, actor: int, target: int) -> int:
+        """A new event id, or 0 when the strategy makes no job of such an event."""
+        probe = Event(0, kind, actor, target)
+        return self._ids.next_id() if self.strategy.job_for(self.settings, probe) else 0
+
+    def _publish(
+        self, event: int, kind: EventKind, actor: int, target: int, count: int | None
+    ) -> None:
+        if event:
+            self._relay.publish_now(Event(event, kind, actor, target, count))
 
     # writes
-    def create_tweet(self, user_id: int, text: str, media: Sequence[Media | str] = ()) -> Tweet:
-        """Post a tweet; ``media`` are :class:`Media` from :meth:`upload_media`, or their ids."""
-        check_id("user_id", user_id)
+    def create_tweet(
+        self,
+        user_id: int,
+        text: str,
+        media: Sequence[Media | str] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Tweet:
+        """Post a tweet; ``media`` are :class:`Media` from :meth:`upload_media`, or their ids. A
+        retry with the same ``idempotency_key`` by the same user returns the first call's tweet
+        instead of posting twice."""
+        user_id = check_id("user_id", user_id)
+        if idempotency_key is not None:
+            idempotency_key = check_key(idempotency_key)
         attached = self._resolve_media(media)
-        check_text(text, self.settings.max_text_length, bool(attached))
-        tweet_id = self._ids.next_id()
-        tweet = Tweet(tweet_id, user_id, text, id_time(tweet_id), attached)
-        self.store.put_tweet(tweet)
-        self.strategy.on_tweet(self._b, tweet)
-        return tweet
+        text = check_text(text, self.settings.max_text_length, bool(attached))
+        for _ in range(_MINT_ATTEMPTS):
+            tweet_id = self._ids.next_id()
+            tweet = Tweet(tweet_id, user_id, text, id_time(tweet_id), attached)
+            event = self._event("tweet", user_id, tweet_id)
+            try:
+                stored = self._b.store.write_tweet(tweet, event, idempotency_key)
+            except DuplicateId as exc:  # another process minted this id: never keep one of two
+                log.error("%s; minting another id", exc)
+                continue
+            if stored.id == tweet.id:
+                self._publish(event, "tweet", user_id, tweet_id, None)
+            return stored
+        raise BackendError(f"the store refused {_MINT_ATTEMPTS} fresh tweet ids as duplicates")
 
     def _resolve_media(self, media: Sequence[Media | str]) -> tuple[Media, ...]:
         if isinstance(media, (str, bytes, Media)) or not isinstance(media, Sequence):
@@ -119,50 +181,65 @@ class SocialFeed:
 
     def get_tweet(self, tweet_id: int) -> Tweet:
         """The tweet; :class:`NotFound` if it is absent or deleted."""
-        check_id("tweet_id", tweet_id)
+        tweet_id = check_id("tweet_id", tweet_id)
         found = self._hydrate([tweet_id])
         if tweet_id not in found:
             raise NotFound(f"tweet {tweet_id} does not exist or was deleted")
         return found[tweet_id]
 
     def delete_tweet(self, tweet_id: int, *, user_id: int) -> None:
-        """Delete a tweet; only its author may. It never shows again once this returns."""
-        check_id("tweet_id", tweet_id)
-        check_id("user_id", user_id)
-        tweet = self.store.get_tweets([tweet_id]).get(tweet_id)
-        if tweet is None:
+        """Delete a tweet; only its author may. It never shows again once this returns. A retry
+        after a :class:`BackendError` finishes what the first attempt left undone."""
+        tweet_id = check_id("tweet_id", tweet_id)
+        user_id = check_id("user_id", user_id)
+        truth = self._b.truth.store  # who wrote it, as the primary knows it
+        tweet = truth.get_tweets([tweet_id]).get(tweet_id)
+        author = (
+            tweet.author_id
+            if tweet is not None
+            else truth.deleted_authors([tweet_id]).get(tweet_id)
+        )
+        if author is None:
             raise NotFound(f"tweet {tweet_id} does not exist or was deleted")
-        if tweet.author_id != user_id:
+        if author != user_id:
             raise PermissionDenied(
                 f"user {user_id} may not delete tweet {tweet_id} by another user"
             )
-        if self.store.mark_deleted(tweet_id) is None:
-            return  # a concurrent delete won
-        self.cache.forget_hot_tweet(tweet_id)
-        self.strategy.on_delete(self._b, tweet)
+        if tweet is not None:
+            event = self._event("delete", user_id, tweet_id)
+            if truth.write_delete(tweet_id, event) is not None:
+                self.cache.forget_hot_tweet(tweet_id)
+                self._publish(event, "delete", user_id, tweet_id, None)
+                return
+        self.cache.forget_hot_tweet(tweet_id)  # deleted before (a retry, or a concurrent delete)
 
     def follow(self, follower_id: int, followee_id: int) -> None:
         """Follow someone (idempotent); their earlier tweets are backfilled through the queue."""
-        check_id("follower_id", follower_id)
-        check_id("followee_id", followee_id)
+        follower_id = check_id("follower_id", follower_id)
+        followee_id = check_id("followee_id", followee_id)
         if follower_id == followee_id:
             raise ValidationError("followee_id", "a user cannot follow themselves")
-        count = self.graph.add_follow(follower_id, followee_id)
+        event = self._event("follow", follower_id, followee_id)
+        count = self._b.graph.write_follow(follower_id, followee_id, event)
         if count is not None:
-            self.strategy.on_follow(self._b, follower_id, followee_id, count)
+            self._publish(event, "follow", follower_id, followee_id, count)
 
     def unfollow(self, follower_id: int, followee_id: int) -> None:
         """Stop following someone (idempotent); their tweets leave the feed through the queue."""
-        check_id("follower_id", follower_id)
-        check_id("followee_id", followee_id)
-        count = self.graph.remove_follow(follower_id, followee_id)
+        follower_id = check_id("follower_id", follower_id)
+        followee_id = check_id("followee_id", followee_id)
+        event = self._event("unfollow", follower_id, followee_id)
+        count = self._b.graph.write_unfollow(follower_id, followee_id, event)
         if count is not None:
-            self.strategy.on_unfollow(self._b, follower_id, followee_id, count)
+            self._publish(event, "unfollow", follower_id, followee_id, count)
 
     # reads
     def _hydrate(self, ids: Sequence[int]) -> dict[int, Tweet]:
-        found = self.cache.get_hot_tweets(ids)
-        missing = [i for i in ids if i not in found]
+        """Tweets by id: hot ones from the cache; the rest from the store, then cached. A
+        tombstone in the cache means deleted, whatever a lagging replica still holds."""
+        cached = self.cache.get_hot_tweets(ids)
+        found = {i: t for i, t in cached.items() if t is not None}
+        missing = [i for i in ids if i not in cached]
         if missing:
             loaded = self.store.get_tweets(missing)
             if loaded:
@@ -173,7 +250,7 @@ class SocialFeed:
     def _tweet_page(
         self, fetch: Callable[[int | None, int], list[int]], limit: int, cursor: str | None
     ) -> FeedPage:
-        check_limit(limit)
+        limit = check_limit(limit)
         before = decode_cursor("tweets", cursor)
         items: list[Tweet] = []
         more = True
@@ -192,14 +269,14 @@ class SocialFeed:
 
     def get_feed(self, user_id: int, limit: int = 20, cursor: str | None = None) -> FeedPage:
         """A page of the home feed, newest first: the user's and their followees' tweets."""
-        check_id("user_id", user_id)
+        user_id = check_id("user_id", user_id)
         return self._tweet_page(
             lambda before, n: self.strategy.page(self._b, user_id, before, n), limit, cursor
         )
 
     def user_timeline(self, user_id: int, limit: int = 20, cursor: str | None = None) -> FeedPage:
         """A page of one author's own tweets, newest first."""
-        check_id("user_id", user_id)
+        user_id = check_id("user_id", user_id)
         return self._tweet_page(
             lambda before, n: self.store.author_tweet_ids(user_id, before, n), limit, cursor
         )
@@ -211,8 +288,8 @@ class SocialFeed:
         limit: int,
         cursor: str | None,
     ) -> UserPage:
-        check_id("user_id", user_id)
-        check_limit(limit, _MAX_USER_PAGE)
+        user_id = check_id("user_id", user_id)
+        limit = check_limit(limit, _MAX_USER_PAGE)
         after = decode_cursor("users", cursor)
         ids = fetch(user_id, after, limit + 1)
         more = len(ids) > limit
@@ -236,7 +313,9 @@ class SocialFeed:
         return self.graph.following_count(check_id("user_id", user_id))
 
     # media
-    def upload_media(self, data: bytes | IO[bytes], content_type: str | None = None) -> Media:
+    def upload_media(
+        self, data: bytes | bytearray | memoryview | IO[bytes], content_type: str | None = None
+    ) -> Media:
         """Store an image or video (``bytes`` or a binary file object, read in chunks)."""
         return upload(
             self.media_store,
@@ -261,16 +340,19 @@ class SocialFeed:
     def collect_garbage(self, older_than: datetime) -> list[str]:
         """Delete media stored before ``older_than`` that no live tweet references; return their
         ids. Media younger than that are kept, so an upload about to be posted is safe."""
-        return collect_garbage(self.media_store, self.store, older_than)
+        return collect_garbage(self.media_store, self._b.truth.store, older_than)
 
     # lifecycle
     def drain(self, timeout: float | None = None) -> None:
-        """Block until all queued fan-out work is applied; ``TimeoutError`` past ``timeout``."""
-        self.queue.drain(timeout)
+        """Block until all fan-out work is applied, in every process of the deployment: the
+        queue is empty and no event is left in the outbox; ``TimeoutError`` past ``timeout``."""
+        self._relay.drain(self.queue.drain, timeout)
 
     def close(self) -> None:
-        """Stop the workers and release every backend's connections."""
+        """Stop the workers, release the worker-id lease and every backend's connections."""
+        self._relay.close()
         self.queue.close()
+        self._ids.close()
         closed: set[int] = set()
         for backend in (self.store, self.graph, self.cache, self.media_store):
             if id(backend) not in closed:
@@ -289,49 +371,86 @@ class SocialFeed:
         self.close()
 
 
+def _lessor(*backends: object) -> WorkerIdLeaseSupport | None:
+    """The first backend that leases worker ids (the store, then the queue, then the cache)."""
+    return next((b for b in backends if supports(b, WorkerIdLeaseSupport)), None)
+
+
+def _from_env(value: Any, name: str, default: str) -> Any:
+    """An argument left out (``None``) is read from ``SOCIALFEED_<NAME>``, else ``default``."""
+    if value is not None:
+        return value
+    return os.environ.get(f"SOCIALFEED_{name.upper()}") or default
+
+
 def connect(
-    store: str | Any = "memory://",
-    cache: str | Any = "memory://",
-    media: str | Any = "memory://",
-    queue: str | Any = "inline",
+    store: str | Any | None = None,
+    cache: str | Any | None = None,
+    media: str | Any | None = None,
+    queue: str | Any | None = None,
     workers: int | None = None,
-    strategy: str | FeedStrategy = "hybrid",
+    strategy: str | FeedStrategy | None = None,
     settings: Settings | None = None,
     *,
     graph: str | Any | None = None,
 ) -> SocialFeed:
-    """Open a feed. Every backend argument is a URL or a ready backend object; ``graph`` (the
-    FollowGraph) defaults to the store, which then holds tweets and follows together."""
-    settings = settings if settings is not None else Settings()
-    if not isinstance(settings, Settings):
+    """Open a feed. Every backend argument is a URL or a ready backend object; one left out is
+    read from ``SOCIALFEED_STORE``, ``SOCIALFEED_CACHE``, ``SOCIALFEED_MEDIA``,
+    ``SOCIALFEED_QUEUE``, ``SOCIALFEED_STRATEGY`` before its default applies (``memory://``,
+    ``memory://``, ``memory://``, ``inline``, ``hybrid``). ``graph`` (the FollowGraph) defaults
+    to the store. The first process of a deployment records its feed settings and strategy in
+    the store; later ones adopt them where they left them at their defaults, and a value they
+    chose that differs is a :class:`ValidationError` (see
+    :func:`~socialfeed.settings.adopt_recorded`)."""
+    if settings is not None and not isinstance(settings, Settings):
         raise ValidationError("settings", "must be a socialfeed.Settings")
-    if isinstance(strategy, str):
-        if strategy not in _STRATEGIES:
-            raise ValidationError(
-                "strategy", f"must be one of {', '.join(_STRATEGIES)} or a FeedStrategy"
-            )
-        strategy = _STRATEGIES[strategy]()
+    store = _from_env(store, "store", "memory://")
+    cache = _from_env(cache, "cache", "memory://")
+    media = _from_env(media, "media", "memory://")
+    queue = _from_env(queue, "queue", "inline")
+    chosen = _from_env(strategy, "strategy", "")  # "": not chosen, the deployment's applies
+    if isinstance(chosen, str) and chosen and chosen not in _STRATEGIES:
+        raise ValidationError(
+            "strategy", f"must be one of {', '.join(_STRATEGIES)} or a FeedStrategy"
+        )
     if workers is None:
         workers = _DEFAULT_WORKERS.get(queue, 0) if isinstance(queue, str) else 0
     if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 256:
-        raise ValidationError("workers", f"must be an integer in 0..256, got {workers!r}")
-    tweet_store = registry.build("store", store, settings)
+        raise ValidationError("workers", f"must be an integer in 0..256, got {show(workers)}")
+    given = settings if settings is not None else Settings()
+    tweet_store = registry.build("store", store, given)
     follow_graph = (
-        tweet_store if graph is None or graph == store else registry.build("graph", graph, settings)
+        tweet_store if graph is None or graph == store else registry.build("graph", graph, given)
     )
     if not isinstance(follow_graph, FollowGraph):
         raise ValidationError(
             "graph" if graph is not None else "store",
             f"{type(follow_graph).__name__} is not a FollowGraph; pass graph= to connect()",
         )
+    name = (chosen if isinstance(chosen, str) else chosen.name) or _DEFAULT_STRATEGY
+    recorded = complete_store(tweet_store, follow_graph).record_settings(
+        {**feed_record(given), "strategy": name}
+    )
+    final = adopt_recorded(settings, recorded)
+    if recorded.get("strategy", name) != name:
+        if chosen:
+            raise ValidationError(
+                "strategy",
+                f"is {name!r} here but {recorded['strategy']!r} in this deployment's store; "
+                "every process of a deployment must use the same strategy",
+            )
+        name = recorded["strategy"]
+    feed_strategy = chosen if not isinstance(chosen, str) else _STRATEGIES[name]()
     sf = SocialFeed(
         store=tweet_store,
         graph=follow_graph,
-        cache=registry.build("cache", cache, settings),
-        media_store=registry.build("media", media, settings),
-        queue=registry.build("queue", queue, settings),
-        strategy=strategy,
-        settings=settings,
+        cache=registry.build("cache", cache, final),
+        media_store=registry.build("media", media, final),
+        queue=registry.build("queue", queue, final),
+        strategy=feed_strategy,
+        settings=final,
     )
-    sf.queue.start(sf.apply_jobs, workers)
+    sf.queue.start(sf._relay, workers)
+    if workers:
+        sf._relay.start()
     return sf

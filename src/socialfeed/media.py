@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import IO
 
 from socialfeed.abilities import complete_media
-from socialfeed.errors import NotFound, ValidationError
-from socialfeed.interfaces import MediaStore, TweetStore
+from socialfeed.errors import NotFound, ValidationError, show
+from socialfeed.interfaces import CompleteStore, MediaStore
 from socialfeed.models import Media
 from socialfeed.sniff import (
     HEAD_BYTES,
@@ -28,9 +28,9 @@ from socialfeed.sniff import (
     parse_declared,
     sniff,
 )
-from socialfeed.validation import is_media_id, show
+from socialfeed.validation import is_media_id
 
-__all__ = ["CHUNK_BYTES", "collect_garbage", "media_url", "upload"]
+__all__ = ["CHUNK_BYTES", "GC_CLAIM", "collect_garbage", "media_url", "upload"]
 
 CHUNK_BYTES = 1024 * 1024
 """How much of an upload is read (and held in memory) at a time."""
@@ -90,7 +90,7 @@ class _Reader:
 
 def upload(
     store: MediaStore,
-    data: bytes | IO[bytes],
+    data: bytes | bytearray | memoryview | IO[bytes],
     content_type: str | None,
     *,
     max_image_bytes: int,
@@ -152,7 +152,7 @@ def media_url(
     """The URL viewers in ``region`` fetch ``media_id`` from: the region's CDN (else the default
     CDN, key ``None``), else the media store's own URL. :class:`NotFound` for an unknown id."""
     if region is not None and not isinstance(region, str):
-        raise ValidationError("region", f"must be a region name (str) or None, got {region!r}")
+        raise ValidationError("region", f"must be a region name (str) or None, got {show(region)}")
     if not is_media_id(media_id) or not store.get([media_id]):
         raise NotFound(f"media {show(media_id)} does not exist")
     base = cdn_base_urls.get(region) if region in cdn_base_urls else cdn_base_urls.get(None)
@@ -161,18 +161,27 @@ def media_url(
     return store.url(media_id)
 
 
-def collect_garbage(store: MediaStore, tweets: TweetStore, older_than: datetime) -> list[str]:
+GC_CLAIM = 600.0
+"""Seconds a media claimed for deletion is refused to new posts (far longer than a delete)."""
+
+
+def collect_garbage(store: MediaStore, tweets: CompleteStore, older_than: datetime) -> list[str]:
     """Delete media stored before ``older_than`` that no live tweet references; return their
-    ids. Then let the store sweep what uploads that died half way left behind."""
+    ids. Then let the store sweep what uploads that died half way left behind.
+
+    Each batch is first *claimed* in the tweet store (:meth:`claim_unused_media`), which a post
+    attaching one of those media meets under the same lock: the post is refused, or the claim
+    skips the media. So no live tweet ever points at deleted bytes.
+    """
     removed: list[str] = []
     batch: list[str] = []
 
     def sweep() -> None:
-        used = tweets.media_in_use(batch)
-        for media_id in batch:
-            if media_id not in used:
-                store.delete(media_id)
-                removed.append(media_id)
+        claimed = tweets.claim_unused_media(batch, GC_CLAIM)
+        for media_id in claimed:
+            store.delete(media_id)
+            removed.append(media_id)
+        tweets.release_media_claims(claimed)
         batch.clear()
 
     for media_id in store.list_media(older_than):

@@ -16,7 +16,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from socialfeed.errors import ValidationError
+from socialfeed.errors import ValidationError, show
 from socialfeed.interfaces import FromURL
 from socialfeed.settings import Settings
 
@@ -128,7 +128,7 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
         )
         raise ValidationError(
             role,
-            f"unknown scheme {scheme!r} in {url!r}; known schemes: {known} "
+            f"unknown scheme {show(scheme)} in {show(url)}; known schemes: {known} "
             "(plugins add more through the 'socialfeed.backends' entry-point group)",
         )
     try:
@@ -136,7 +136,7 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
     except ImportError as exc:
         hint = f"pip install 'socialfeed[{extra}]'" if extra else "check the plugin's installation"
         raise ValidationError(
-            role, f"the backend for {scheme!r} URLs cannot be imported ({exc}); {hint}"
+            role, f"the backend for {show(scheme)} URLs cannot be imported ({exc}); {hint}"
         ) from exc
     return cls.from_url(url, settings)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from socialfeed.errors import ValidationError
+from socialfeed.errors import ValidationError, show
 
 __all__ = [
     "HEAD_BYTES",
@@ -95,7 +95,7 @@ def parse_declared(content_type: object) -> str | None:
         rest = rest[param.end() :]
     if essence is None or rest.strip(" \t"):
         raise ValidationError(
-            "content_type", f"{content_type!r} is not a media type such as 'image/png'"
+            "content_type", f"{show(content_type)} is not a media type such as 'image/png'"
         )
     value = essence.group().lower()
     value = _ALIASES.get(value, value)
@@ -131,7 +131,7 @@ def check_declared(declared: str | None, sniffed: str) -> None:
         return
     if any(declared in group and sniffed in group for group in _GROUPS):
         return
-    raise ValidationError("content_type", f"declared {declared!r} but the data is {sniffed!r}")
+    raise ValidationError("content_type", f"declared {show(declared)} but the data is {sniffed!r}")
 
 
 class Checker:

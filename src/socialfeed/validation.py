@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
-from socialfeed.errors import ValidationError
+from socialfeed.errors import ValidationError, show
 from socialfeed.ids import MAX_ID
 
-__all__ = ["MAX_PAGE", "check_id", "check_limit", "check_text", "is_media_id", "show"]
+__all__ = [
+    "MAX_KEY",
+    "MAX_PAGE",
+    "check_id",
+    "check_key",
+    "check_limit",
+    "check_text",
+    "is_blank",
+    "is_media_id",
+    "show",
+]
+
+MAX_KEY = 255
+"""The longest idempotency key."""
 
 MAX_PAGE = 200
 """The largest ``limit`` of one page."""
 
 
 _MEDIA_ID = re.compile(r"[0-9a-f]{64}")
-_SHOWN = 100  # characters of an offending value an error message quotes at most
-
-
-def show(value: Any) -> str:
-    """A short ``repr`` of an offending value for an error message: at most ~100 characters,
-    and never an error itself (a huge int, a broken ``__repr__``)."""
-    try:
-        text = repr(value)
-    except Exception:  # e.g. an int of more digits than Python formats
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
 def is_media_id(value: Any) -> bool:
@@ -34,20 +37,56 @@ def is_media_id(value: Any) -> bool:
     return type(value) is str and _MEDIA_ID.fullmatch(value) is not None
 
 
+def _plain_int(value: Any) -> int | None:
+    """``value`` as an exact ``int`` (an int subclass's overrides are not trusted), or ``None``
+    for anything else (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return int.__int__(value)
+
+
 def check_id(field: str, value: Any, *, what: str = "") -> int:
-    """An id: an ``int`` (not a bool) in ``1 .. 2**63-1``. ``what`` names the value in the
-    message when ``field`` holds several (``check_id("rows", x, what="author_id")``)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+    """An id: an ``int`` (not a bool) in ``1 .. 2**63-1``, returned as an exact ``int``. ``what``
+    names the value in the message when ``field`` holds several (``what="author_id"``)."""
+    plain = _plain_int(value)
+    if plain is None or not 1 <= plain <= MAX_ID:
         name = f"{what} " if what else ""
-        raise ValidationError(field, f"{name}must be an integer in 1..{MAX_ID}, got {value!r}")
-    return value
+        raise ValidationError(field, f"{name}must be an integer in 1..{MAX_ID}, got {show(value)}")
+    return plain
+
+
+def check_key(value: Any) -> str:
+    """An idempotency key: a str of 1 to :data:`MAX_KEY` printable ASCII characters (what a
+    client puts in an ``Idempotency-Key`` header: a UUID, a request id)."""
+    if not isinstance(value, str):
+        raise ValidationError("idempotency_key", f"must be a str, got {type(value).__name__}")
+    if not 1 <= len(value) <= MAX_KEY or not (value.isascii() and value.isprintable()):
+        raise ValidationError(
+            "idempotency_key",
+            f"must be 1..{MAX_KEY} printable ASCII characters, got {show(value)}",
+        )
+    return str.__str__(value)
 
 
 def check_limit(value: Any, maximum: int = MAX_PAGE) -> int:
-    """A page size in ``1 .. maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationError("limit", f"must be an integer in 1..{maximum}, got {value!r}")
-    return value
+    """A page size in ``1 .. maximum``, returned as an exact ``int``."""
+    plain = _plain_int(value)
+    if plain is None or not 1 <= plain <= maximum:
+        raise ValidationError("limit", f"must be an integer in 1..{maximum}, got {show(value)}")
+    return plain
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn", "Co", "Cs"})
+# letters and symbols that render as nothing (Hangul fillers, the braille blank)
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only white space, control and format characters
+    (zero-width spaces and joiners included), lone combining marks and blank glyphs."""
+    return all(
+        c.isspace() or c in _BLANK_GLYPHS or unicodedata.category(c) in _INVISIBLE for c in text
+    )
 
 
 def check_text(value: Any, max_length: int, has_media: bool) -> str:
@@ -55,14 +94,15 @@ def check_text(value: Any, max_length: int, has_media: bool) -> str:
     when the tweet has media."""
     if not isinstance(value, str):
         raise ValidationError("text", f"must be a str, got {type(value).__name__}")
-    if len(value) > max_length:
-        raise ValidationError("text", f"is {len(value)} characters long; the limit is {max_length}")
-    if not value.strip() and not has_media:
+    text = str.__str__(value)  # an exact str: a subclass's overrides are not trusted
+    if len(text) > max_length:
+        raise ValidationError("text", f"is {len(text)} characters long; the limit is {max_length}")
+    if not has_media and is_blank(text):
         raise ValidationError("text", "must not be blank unless the tweet has media")
-    if "\x00" in value:
+    if "\x00" in text:
         raise ValidationError("text", "must not contain NUL characters")
     try:
-        value.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("text", "must be valid Unicode (it has a lone surrogate)") from None
-    return value
+    return text

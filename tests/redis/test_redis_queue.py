@@ -13,7 +13,7 @@ import pytest
 
 from socialfeed import Settings
 from socialfeed.backends.redis import RedisStreamsQueue
-from socialfeed.jobs import FanOut, Job
+from socialfeed.jobs import FanOut, Job, JobFunctions
 
 pytestmark = pytest.mark.redis
 
@@ -54,11 +54,11 @@ def test_a_worker_takes_a_batch_in_one_handler_call(make_queue: Any) -> None:
     q = make_queue(batch=16)
     calls: list[list[Job]] = []
     submitter = make_queue()
-    submitter.start(lambda jobs: None, 0)
+    submitter.start(JobFunctions(lambda jobs: None), 0)
     jobs = [FanOut(1, (i,)) for i in range(1, 41)]
     for job in jobs:  # queued before any worker runs: the worker finds full batches
         submitter.submit(job)
-    q.start(lambda batch: calls.append(list(batch)), 1)
+    q.start(JobFunctions(lambda batch: calls.append(list(batch))), 1)
     q.drain(timeout=10)
     assert [len(c) for c in calls] == [16, 16, 8]
     assert [j for c in calls for j in c] == jobs
@@ -66,9 +66,9 @@ def test_a_worker_takes_a_batch_in_one_handler_call(make_queue: Any) -> None:
 
 
 def test_a_failing_batch_is_applied_job_by_job(make_queue: Any) -> None:
-    q = make_queue(claim_idle=0.2, max_deliveries=2, batch=10)
+    q = make_queue(claim_idle=0.2, batch=10)
     submitter = make_queue()
-    submitter.start(lambda jobs: None, 0)
+    submitter.start(JobFunctions(lambda jobs: None), 0)
     calls: list[list[Job]] = []
     applied: list[Job] = []
     poison = FanOut(1, (13,))
@@ -79,9 +79,10 @@ def test_a_failing_batch_is_applied_job_by_job(make_queue: Any) -> None:
             raise RuntimeError("unlucky job")
         applied.extend(jobs)
 
+    invalidated: list[Job] = []
     for i in range(10, 16):
         submitter.submit(FanOut(1, (i,)))
-    q.start(handler, 1)
+    q.start(JobFunctions(handler, invalidated.append), 1)
     q.drain(timeout=20)
     assert sorted(applied, key=lambda j: j.tweet_ids) == [  # type: ignore[union-attr]
         FanOut(1, (i,)) for i in (10, 11, 12, 14, 15)
@@ -92,9 +93,10 @@ def test_a_failing_batch_is_applied_job_by_job(make_queue: Any) -> None:
     fields = dead[0][1]
     assert b"RuntimeError: unlucky job" in fields[b"error"]
     assert b'"tweet_ids":[13]' in fields[b"job"]
-    assert int(fields[b"deliveries"]) == 3
-    # 2 deliveries x (1 + 2 quick retries) alone, plus the batch of the first delivery
-    assert sum(c == [poison] for c in calls) == 2 * 3
+    # parked on its first delivery, after 1 + 2 quick retries alone, its feeds invalidated
+    assert sum(c == [poison] for c in calls) == 3
+    assert invalidated == [poison]
+    assert q.dead_letters() == [(poison, "RuntimeError: unlucky job")]
     stats = q.stats()
     assert (stats["dead_letters"], stats["pending"], stats["waiting"]) == (1, 0, 0)
     assert stats["processed"] == stats["processed_here"] == 5
@@ -102,7 +104,7 @@ def test_a_failing_batch_is_applied_job_by_job(make_queue: Any) -> None:
 
 def test_a_dead_consumers_jobs_are_reclaimed(make_queue: Any) -> None:
     q = make_queue(claim_idle=0.3)
-    q.start(lambda jobs: None, 0)  # creates the group
+    q.start(JobFunctions(lambda jobs: None), 0)  # creates the group
     q.submit(FanOut(1, (1,)))
     # a consumer takes the job and dies without acknowledging it
     taken = q.client.xreadgroup(q.group, "ghost", {q.stream: ">"}, count=10)
@@ -111,7 +113,7 @@ def test_a_dead_consumers_jobs_are_reclaimed(make_queue: Any) -> None:
         q.drain(timeout=0.2)
     applied: list[Job] = []
     worker = make_queue(claim_idle=0.3)
-    worker.start(_collect(applied), 1)
+    worker.start(JobFunctions(_collect(applied)), 1)
     q.drain(timeout=10)
     assert applied == [FanOut(1, (1,))]
 
@@ -126,8 +128,8 @@ def test_slow_jobs_keep_their_claim_through_heartbeats(make_queue: Any) -> None:
             applied.extend(jobs)
 
     a, b = make_queue(claim_idle=0.3), make_queue(claim_idle=0.3)
-    a.start(slow, 1)
-    b.start(slow, 1)
+    a.start(JobFunctions(slow), 1)
+    b.start(JobFunctions(slow), 1)
     a.submit(FanOut(1, (1,)))
     a.drain(timeout=20)
     assert applied == [FanOut(1, (1,))]  # not taken over while it ran
@@ -145,10 +147,10 @@ def test_close_finishes_the_in_flight_batch(make_queue: Any) -> None:
         done.set()
 
     submitter = make_queue()
-    submitter.start(lambda jobs: None, 0)
+    submitter.start(JobFunctions(lambda jobs: None), 0)
     for i in range(1, 6):
         submitter.submit(FanOut(1, (i,)))
-    q.start(handler, 1)
+    q.start(JobFunctions(handler), 1)
     assert started.wait(5)
     t0 = time.monotonic()
     q.close()
@@ -162,7 +164,7 @@ def test_close_finishes_the_in_flight_batch(make_queue: Any) -> None:
 def test_workers_recover_when_the_stream_is_flushed(make_queue: Any) -> None:
     q = make_queue()
     applied: list[Job] = []
-    q.start(_collect(applied), 2)
+    q.start(JobFunctions(_collect(applied)), 2)
     q.submit(FanOut(1, (1,)))
     q.drain(timeout=10)
     q.client.flushdb()  # stream and group are gone
@@ -181,8 +183,8 @@ def test_drain_sees_jobs_of_other_submitters(make_queue: Any) -> None:
         release.wait(5)
         applied.extend(jobs)
 
-    worker.start(handler, 1)
-    submitter.start(lambda jobs: None, 0)
+    worker.start(JobFunctions(handler), 1)
+    submitter.start(JobFunctions(lambda jobs: None), 0)
     for i in range(1, 6):
         submitter.submit(FanOut(1, (i,)))
     with pytest.raises(TimeoutError):

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlhelpers import BACKENDS, backend_url, new_prefix, wipe
+from sqlhelpers import BACKENDS, new_prefix, require_server, wipe
 
 from socialfeed.backends.sql import SQLFeedCache, SQLStore
 from socialfeed.backends.sql._db import make_engine
+from socialfeed.testing.servers import temp_database
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -20,8 +21,26 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return backend_url(backend, tmp_path_factory.mktemp(f"sql-{backend}"))
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of the session's own, dropped at the end."""
+    with temp_database(require_server("postgres")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A MariaDB database of the session's own, dropped at the end."""
+    with temp_database(require_server("mariadb")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sql-sqlite')}/sf.db"
+    return str(request.getfixturevalue("pg_url" if backend == "postgres" else "mariadb_url"))
 
 
 @pytest.fixture(scope="session")

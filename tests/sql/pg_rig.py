@@ -20,6 +20,8 @@ from pathlib import Path
 import attrs
 from sqlalchemy import create_engine, text
 
+from socialfeed.testing.servers import free_port
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -156,8 +158,11 @@ class ReplicaRig:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_replica_rig(primary_port: int = 5434, replica_port: int = 5433) -> ReplicaRig:
-    """initdb a primary, start it, pg_basebackup a replica, start it, wait for streaming."""
+def start_replica_rig(primary_port: int = 0, replica_port: int = 0) -> ReplicaRig:
+    """initdb a primary, start it, pg_basebackup a replica, start it, wait for streaming (on
+    free ports unless given)."""
+    primary_port = primary_port or free_port()
+    replica_port = replica_port or free_port()
     root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
     pw = pwd.getpwnam("postgres")
     os.chown(root, pw.pw_uid, pw.pw_gid)

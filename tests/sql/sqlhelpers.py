@@ -12,8 +12,10 @@ from sqlalchemy import Engine, create_engine, delete
 
 from services import require
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB_URL = "mysql+pymysql://root:@127.0.0.1:3306/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+"""The machine's PostgreSQL server: tests create databases of their own on it, never write here."""
+MARIADB_URL = "mysql+pymysql://root:@127.0.0.1:3306/mysql"
+"""The machine's MariaDB server (tests create databases of their own on it)."""
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -31,10 +33,8 @@ BACKENDS = [
 ]
 
 
-def backend_url(name: str, tmp: Any) -> str:
-    """The URL of a backend's test database (skipping when its server is down)."""
-    if name == "sqlite":
-        return f"sqlite:///{tmp}/sf.db"
+def require_server(name: str) -> str:
+    """The URL of a backend's server (skipping, or failing in CI, when it is down)."""
     if name == "postgres":
         require("postgres", _reachable("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
         return PG_URL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlhelpers import PG_URL, backend_url
+from sqlhelpers import PG_URL, require_server
 
 from socialfeed.bench.harness import BenchContext
 from socialfeed.bench.sql import w8
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_w8_quick(redis_server: RedisServer) -> None:
-    backend_url("postgres", None)
+    require_server("postgres")
     out = io.StringIO()
     ctx = BenchContext(
         quick=True, repeats=1, redis_url=redis_server.db_url(14), postgres_url=PG_URL, out=out

@@ -13,6 +13,7 @@ from sqlhelpers import wipe
 
 from socialfeed.backends.memory import MemoryFeedCache, MemoryStore
 from socialfeed.backends.sql import SQLFeedCache, SQLStore
+from socialfeed.errors import DuplicateId
 from socialfeed.models import Media, Tweet
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -57,7 +58,10 @@ store_ops = st.lists(
 def apply_store(s: Any, op: tuple[Any, ...]) -> Any:
     match op:
         case ("put", i, a, text, m):
-            return s.put_tweet(Tweet(i, a, text, T0 + timedelta(microseconds=i), tuple(m)))
+            try:
+                return s.put_tweet(Tweet(i, a, text, T0 + timedelta(microseconds=i), tuple(m)))
+            except DuplicateId:  # another tweet under a held id: refused by both
+                return "refused"
         case ("delete", i):
             return s.mark_deleted(i)
         case ("get", ids):

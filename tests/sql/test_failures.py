@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from sqlhelpers import PG_URL, admin_engine, backend_url, new_prefix
+from sqlhelpers import admin_engine, new_prefix
 
 from socialfeed.backends.sql import SQLFeedCache, SQLStore
 from socialfeed.errors import BackendError
@@ -26,10 +26,9 @@ def app() -> str:
 
 
 @pytest.fixture
-def store(app: str) -> Iterator[SQLStore]:
-    backend_url("postgres", None)
+def store(app: str, pg_url: str) -> Iterator[SQLStore]:
     s = SQLStore(
-        PG_URL, prefix=new_prefix(),
+        pg_url, prefix=new_prefix(),
         engine_options={"connect_args": {"application_name": app}, "pool_size": 3},
     )  # fmt: skip
     s.create_schema()
@@ -68,10 +67,9 @@ def test_calls_after_terminate_succeed_via_retry(store: SQLStore, app: str) -> N
     assert store.follower_count(1) == 2
 
 
-def test_cache_survives_terminate(app: str) -> None:
-    backend_url("postgres", None)
+def test_cache_survives_terminate(app: str, pg_url: str) -> None:
     cache = SQLFeedCache(
-        PG_URL, prefix=new_prefix(), engine_options={"connect_args": {"application_name": app}}
+        pg_url, prefix=new_prefix(), engine_options={"connect_args": {"application_name": app}}
     )
     try:
         cache.merge("feed", 1, [3, 2, 1], 0, 10)

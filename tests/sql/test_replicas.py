@@ -1,19 +1,25 @@
-"""Read replicas against a real PostgreSQL streaming replica started for this module."""
+"""Read replicas against a real PostgreSQL streaming replica started for this module: routing,
+read-your-writes, a stopped replica, and (0.2-R) jobs and hydration that never trust a replica
+that lags."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pg_rig
 import pytest
 from sqlalchemy import create_engine, insert, text
 from sqlhelpers import new_prefix
 
+import socialfeed
 from services import require
 from socialfeed.backends.sql import SQLStore
+from socialfeed.errors import NotFound
 from socialfeed.models import Tweet
+from socialfeed.testing.servers import RedisServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -104,6 +110,70 @@ def test_fanout_reads_replica_but_rechecks_edges_on_primary(
     rig.resume()
 
 
+def _process(rig: pg_rig.ReplicaRig, prefix: str, redis_url: str, workers: int) -> Any:
+    """A facade as one process of a deployment opens it: its own store object (so its
+    read-your-writes knows nothing of another process's writes), sharing Redis."""
+    store = SQLStore(rig.primary.url, replicas=[rig.replica.url], prefix=prefix)
+    ns = f"{prefix}r"
+    return socialfeed.connect(
+        store=store,
+        cache=f"{redis_url}?prefix={ns}:",
+        queue=f"{redis_url}?stream={ns}:fanout&claim_idle=0.5",
+        workers=workers,
+        strategy="push",
+    )
+
+
+def test_jobs_decide_on_the_primary_while_the_replica_lags(
+    rig: pg_rig.ReplicaRig, store: SQLStore, redis_server: RedisServer
+) -> None:
+    app = _process(rig, store.prefix, redis_server.url, workers=0)
+    worker = _process(rig, store.prefix, redis_server.url, workers=1)
+    try:
+        old = [app.create_tweet(31, f"before the follow {n}").id for n in range(3)]
+        app.drain()
+        rig.wait_caught_up()
+        rig.pause()  # from here the replica sees neither the follow nor the unfollow
+        app.follow(30, 31)
+        app.drain()  # the worker's SyncFollow backfills what the primary says
+        assert [t.id for t in page_items(worker, 30)] == old[::-1]
+        app.unfollow(30, 31)
+        app.drain()
+        assert page_items(worker, 30) == []
+    finally:
+        rig.resume()
+        app.close()
+        worker.close()
+
+
+def test_a_deleted_tweet_stays_hidden_while_the_replica_lags(
+    rig: pg_rig.ReplicaRig, store: SQLStore, redis_server: RedisServer
+) -> None:
+    a = _process(rig, store.prefix, redis_server.url, workers=1)
+    b = _process(rig, store.prefix, redis_server.url, workers=0)
+    try:
+        a.follow(40, 41)
+        tweet = a.create_tweet(41, "soon gone")
+        a.drain()
+        rig.wait_caught_up()
+        rig.pause()
+        a.delete_tweet(tweet.id, user_id=41)
+        assert b.store.get_tweets([tweet.id])  # b's replica still has it...
+        with pytest.raises(NotFound):
+            b.get_tweet(tweet.id)  # ...but the tombstone in the cache is honoured
+        assert page_items(b, 40) == []
+        assert b.user_timeline(41).items == ()
+    finally:
+        rig.resume()
+        a.close()
+        b.close()
+
+
+def page_items(sf: Any, user_id: int) -> list[Tweet]:
+    return list(sf.get_feed(user_id, limit=50).items)
+
+
+# last in the module: it stops the replica
 def test_stopped_replica_is_skipped(rig: pg_rig.ReplicaRig, store: SQLStore) -> None:
     store.put_tweet(Tweet(6, 12, "y", NOW))
     rig.wait_caught_up()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlhelpers import PG_URL, admin_engine, backend_url, new_prefix, wipe
+from sqlhelpers import PG_URL, admin_engine, new_prefix, require_server, wipe
 
 import socialfeed
 from socialfeed.backends.memory import MemoryFeedCache
@@ -41,7 +41,7 @@ def test_jump_hash_is_balanced_and_moves_little() -> None:
 
 @pytest.fixture(scope="module")
 def shard_urls() -> Iterator[list[str]]:
-    backend_url("postgres", None)  # skips (or fails) when PostgreSQL is down
+    require_server("postgres")  # skips (or fails) when PostgreSQL is down
     admin = admin_engine()
     names = [f"sf_shard_{uuid.uuid4().hex[:8]}_{i}" for i in range(4)]
     with admin.connect() as conn:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
-from socialfeed.errors import BackendError, NotFound, ValidationError
+from socialfeed.errors import BackendError, NotFound, ValidationError, show
 from socialfeed.models import Media
 from socialfeed.settings import Settings
 from socialfeed.validation import is_media_id
@@ -137,13 +137,15 @@ class FsspecMediaStore:
         except ImportError as exc:
             raise ValidationError(
                 "media",
-                f"the filesystem for {url!r} is not installed ({exc}); "
+                f"the filesystem for {show(url)} is not installed ({exc}); "
                 "for s3:// URLs pip install 'socialfeed[s3]'",
             ) from exc
         except ValueError as exc:
-            raise ValidationError("media", f"{url!r} is not a usable fsspec URL ({exc})") from exc
+            raise ValidationError(
+                "media", f"{show(url)} is not a usable fsspec URL ({exc})"
+            ) from exc
         except _backend_errors() as exc:
-            raise BackendError(f"cannot open media store {url!r}: {exc}") from exc
+            raise BackendError(f"cannot open media store {show(url)}: {exc}") from exc
         owns = False
         if _is_memory(fs) and not root.strip("/"):
             root, owns = f"/socialfeed-{uuid.uuid4().hex}", True
@@ -268,7 +270,9 @@ class FsspecMediaStore:
                 if isinstance(value, bytes):
                     found[path] = value
                 elif isinstance(value, BaseException) and not isinstance(value, FileNotFoundError):
-                    raise BackendError(f"media store: read metadata failed: {value!r}") from value
+                    raise BackendError(
+                        f"media store: read metadata failed: {show(value)}"
+                    ) from value
             return found
         found = {}
         for path in paths:
@@ -299,7 +303,7 @@ class FsspecMediaStore:
     def open(self, media_id: str) -> IO[bytes]:
         """A binary file object streaming the bytes; :class:`NotFound` if absent."""
         if not is_media_id(media_id):
-            raise NotFound(f"media {media_id!r} does not exist")
+            raise NotFound(f"media {show(media_id)} does not exist")
         path = self._blob(media_id)
         try:
             if _is_memory(self._fs):
@@ -308,7 +312,7 @@ class FsspecMediaStore:
             f: IO[bytes] = self._fs.open(path, "rb")
             return f
         except FileNotFoundError as exc:
-            raise NotFound(f"media {media_id!r} does not exist") from exc
+            raise NotFound(f"media {show(media_id)} does not exist") from exc
         except _backend_errors() as exc:
             raise BackendError(f"media store: open failed: {exc!r}") from exc
 
@@ -316,7 +320,7 @@ class FsspecMediaStore:
         """A signed URL where the filesystem signs (S3), else its own URL (``file://``,
         ``memory://``, ``s3://``...)."""
         if not is_media_id(media_id):
-            raise NotFound(f"media {media_id!r} does not exist")
+            raise NotFound(f"media {show(media_id)} does not exist")
         path = self._blob(media_id)
         try:
             signed: str = self._fs.sign(path)

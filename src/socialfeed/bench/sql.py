@@ -83,7 +83,7 @@ def w7(ctx: BenchContext) -> list[Row]:
         value = median_of(ctx, p50_over(sample, lambda u: sf.get_feed(u, limit=20)))
         baseline = median_of(ctx, p50_over(sample, raw))
         close_raw()
-        sf.queue.close()
+        sf.close()  # workers, relay and worker-id lease (the store is dropped below)
     finally:
         store.drop_schema()
         store.close()
@@ -248,7 +248,7 @@ def w8(ctx: BenchContext) -> list[Row]:
         )
         ctx.progress(f"W8: {users:,} users posting from {POSTERS} threads, {workers} draining")
         value = median_of(ctx, once)
-        sf.queue.close()
+        sf.close()  # workers, relay and worker-id lease (the store is dropped below)
     finally:
         _stop_workers(procs)
         _drop_stream(ctx.redis(), stream)

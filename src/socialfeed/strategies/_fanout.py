@@ -11,7 +11,9 @@ out of order, or concurrently with follows and unfollows, and the feeds still co
   recent tweets if the edge exists, remove them if not, and repeat if the edge changed meanwhile;
 * :func:`purge` removes a deleted tweet from the feeds that hold it (hygiene: readers already skip
   deleted tweets);
-* :func:`recent_tweet_ids` is what a backfill or a demotion fans out.
+* :func:`recent_tweet_ids` is what a backfill or a demotion fans out;
+* :func:`invalidate_feeds` resets the feeds a failed fan-out would have written to, so they
+  rebuild from the store.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from datetime import datetime
 
 from socialfeed.interfaces import Backends
 
-__all__ = ["active_since", "fan_out", "purge", "recent_tweet_ids", "remove_author", "sync_follow"]
+__all__ = [
+    "active_since",
+    "fan_out",
+    "invalidate_feeds",
+    "purge",
+    "recent_tweet_ids",
+    "remove_author",
+    "sync_follow",
+]
 
 
 def active_since(b: Backends) -> datetime:
@@ -116,3 +126,15 @@ def purge(b: Backends, author_id: int, tweet_id: int) -> None:
     while batch := b.graph.followers(author_id, after, b.settings.fanout_batch_size):
         after = batch[-1]
         b.cache.remove("feed", b.cache.active_among(batch, since), [tweet_id])
+
+
+def invalidate_feeds(b: Backends, author_id: int) -> None:
+    """Reset the feeds of the author and of every active follower: they rebuild from the store
+    on their next read (what parking a fan-out that failed by itself needs)."""
+    since = active_since(b)
+    b.cache.reset("feed", author_id)
+    after: int | None = None
+    while batch := b.graph.followers(author_id, after, b.settings.fanout_batch_size):
+        after = batch[-1]
+        for user_id in b.cache.active_among(batch, since):
+            b.cache.reset("feed", user_id)

@@ -63,7 +63,8 @@ def cached(
     again at once (the caller then reads the store)."""
     found = b.cache.read(kind, key, before, limit)
     if found is None:
-        rebuild(b, kind, key, _from_store(b, kind, key))
+        truth = b.truth  # what a rebuild keeps must not come from a lagging replica
+        rebuild(truth, kind, key, _from_store(truth, kind, key))
         found = b.cache.read(kind, key, before, limit)
     return found
 

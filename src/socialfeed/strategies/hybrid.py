@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from socialfeed.interfaces import Backends
-from socialfeed.jobs import Demote, FanOut, Job
-from socialfeed.models import Tweet
+from socialfeed.interfaces import Backends, Event
+from socialfeed.jobs import FanOut, Job, Purge, SyncFollow
+from socialfeed.settings import Settings
 from socialfeed.strategies._fanout import active_since
 from socialfeed.strategies._lists import cached_many, open_feed, page_from
 from socialfeed.strategies.push import PushStrategy
@@ -22,40 +22,43 @@ class HybridStrategy(PushStrategy):
     a per-author celebrity list that followers merge into their feed when they read it.
 
     Whether an author is a celebrity is decided when a job is applied and when a feed is read,
-    from the exact follower count. An author who drops below the threshold has their recent tweets
-    fanned out once (a :class:`~socialfeed.jobs.Demote` job), so nothing they posted as a
+    from the exact follower count. An author whom an unfollow takes below the threshold has their
+    recent tweets fanned out once (``SyncFollow(demote=True)``), so nothing they posted as a
     celebrity goes missing.
     """
 
     name: str = "hybrid"
 
-    def on_delete(self, b: Backends, tweet: Tweet) -> None:
-        """Take the tweet out of its author's celebrity list at once, then purge it from feeds."""
-        b.cache.remove("celebrity", [tweet.author_id], [tweet.id])
-        super().on_delete(b, tweet)
-
-    def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
-        """Enqueue the removal; demote the followee if this unfollow took them below the bar."""
-        super().on_unfollow(b, follower_id, followee_id, count)
-        if count == b.settings.celebrity_threshold - 1:
-            b.queue.submit(Demote(followee_id))
+    def job_for(self, settings: Settings, event: Event) -> Job | None:
+        """As push; an unfollow that takes the followee below the bar also demotes them."""
+        if event.kind == "unfollow" and event.count == settings.celebrity_threshold - 1:
+            return SyncFollow(event.actor, event.target, demote=True, event=event.id)
+        return super().job_for(settings, event)
 
     def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
         """Apply a batch of jobs; a celebrity's new tweets go to their celebrity list (and their
-        own feed), not to their followers."""
+        own feed), not to their followers; a purge also cleans the celebrity list."""
         ordinary: list[Job] = []
         authors = [j.author_id for j in jobs if isinstance(j, FanOut)]
         threshold = b.settings.celebrity_threshold
         celebrities = b.graph.with_min_followers(authors, threshold) if authors else set()
+        max_len = b.settings.max_feed_length
         for job in jobs:
             if isinstance(job, FanOut) and job.author_id in celebrities:
-                max_len = b.settings.max_feed_length
                 b.cache.insert("celebrity", [job.author_id], job.tweet_ids, max_len)
                 own = b.cache.active_among([job.author_id], active_since(b))
                 b.cache.insert("feed", own, job.tweet_ids, max_len)
-            else:
-                ordinary.append(job)
+                continue
+            if isinstance(job, Purge):
+                b.cache.remove("celebrity", [job.author_id], [job.tweet_id])
+            ordinary.append(job)
         super().apply(b, ordinary)
+
+    def invalidate(self, b: Backends, job: Job) -> None:
+        """As push, and the author's celebrity list."""
+        if isinstance(job, FanOut):
+            b.cache.reset("celebrity", job.author_id)
+        super().invalidate(b, job)
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed merged with the followed celebrities' lists; deeper, the store."""

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from socialfeed.interfaces import Backends
+from socialfeed.interfaces import Backends, Event
 from socialfeed.jobs import Job
-from socialfeed.models import Tweet
+from socialfeed.settings import Settings
 
 __all__ = ["PullStrategy"]
 
@@ -19,20 +19,15 @@ class PullStrategy:
 
     name: str = "pull"
 
-    def on_tweet(self, b: Backends, tweet: Tweet) -> None:
-        """Nothing to precompute."""
-
-    def on_delete(self, b: Backends, tweet: Tweet) -> None:
-        """Nothing to precompute."""
-
-    def on_follow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
-        """Nothing to precompute."""
-
-    def on_unfollow(self, b: Backends, follower_id: int, followee_id: int, count: int) -> None:
-        """Nothing to precompute."""
+    def job_for(self, settings: Settings, event: Event) -> Job | None:
+        """No job: nothing is precomputed."""
+        return None
 
     def apply(self, b: Backends, jobs: Sequence[Job]) -> None:
-        """Pull enqueues no jobs; jobs left by another strategy are ignored."""
+        """Pull makes no jobs; jobs left by another strategy are ignored."""
+
+    def invalidate(self, b: Backends, job: Job) -> None:
+        """Nothing is precomputed."""
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """A page of ``home(user_id)`` straight from the store."""

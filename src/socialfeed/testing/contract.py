@@ -23,10 +23,11 @@ from socialfeed.backends.memory import MemoryFeedCache
 from socialfeed.errors import NotFound, ValidationError
 from socialfeed.ids import MAX_ID
 from socialfeed.interfaces import BUILDING, CachedSlice
-from socialfeed.jobs import FanOut, Job, SyncFollow
+from socialfeed.jobs import FanOut, Job, JobFunctions, SyncFollow
 from socialfeed.media import upload
 from socialfeed.models import Media, Tweet
 from socialfeed.testing.data import png_bytes
+from socialfeed.testing.deployment import DeploymentStoreTests
 
 __all__ = [
     "FeedCacheContract",
@@ -45,7 +46,7 @@ def _tweet(tweet_id: int, author: int, text: str = "hi", media: tuple[Media, ...
     return Tweet(tweet_id, author, text, T0 + timedelta(milliseconds=tweet_id % 10_000), media)
 
 
-class StoreContract:
+class StoreContract(DeploymentStoreTests):
     """A TweetStore + FollowGraph (fixture ``store``, empty)."""
 
     def test_tweets_round_trip(self, store: Any) -> None:
@@ -223,7 +224,9 @@ class FeedCacheContract:
         assert cache.get_hot_tweets([1, 2, 3]) == {1: t1, 2: t2}
         cache.forget_hot_tweet(1)
         cache.put_hot_tweets([t1])  # a racing reader must not revive it
-        assert cache.get_hot_tweets([1, 2]) == {2: t2}
+        assert cache.get_hot_tweets([1, 2, 3]) == {1: None, 2: t2}  # None: known deleted
+        cache.forget_hot_tweet(4)  # a tombstone for a tweet that was never cached
+        assert cache.get_hot_tweets([4]) == {4: None}
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(ops=_CACHE_OPS)
@@ -337,7 +340,7 @@ class QueueContract:
             with lock:
                 seen.extend(jobs)
 
-        queue.start(handler, self.workers)
+        queue.start(JobFunctions(handler), self.workers)
         try:
             jobs = [FanOut(1, (i,)) for i in range(1, 51)] + [SyncFollow(2, 3)]
             for job in jobs:
@@ -351,7 +354,7 @@ class QueueContract:
         if not self.asynchronous:
             pytest.skip("jobs are applied as they are submitted")
         release = threading.Event()
-        queue.start(lambda jobs: release.wait(10), self.workers)
+        queue.start(JobFunctions(lambda jobs: release.wait(10)), self.workers)
         try:
             queue.submit(FanOut(1, (1,)))
             start = time.monotonic()

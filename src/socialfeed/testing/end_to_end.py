@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.feed import SocialFeed
+from socialfeed.interfaces import DurableTweetSupport, supports
 from socialfeed.settings import Settings
 from socialfeed.testing.data import png_bytes
 from socialfeed.testing.oracle import check_history, histories, page_all
@@ -126,8 +127,14 @@ class FeedContract:
         assert [t.id for t in sf.get_feed(1).items] == [keep.id]
         with pytest.raises(NotFound):
             sf.get_tweet(gone.id)
-        with pytest.raises(NotFound):
-            sf.delete_tweet(gone.id, user_id=2)
+        if supports(sf.store, DurableTweetSupport):
+            with pytest.raises(PermissionDenied):
+                sf.delete_tweet(gone.id, user_id=1)
+            sf.delete_tweet(gone.id, user_id=2)  # a retry finishes the cache work and returns
+        else:  # no tombstones: the store cannot tell a retry from a stranger's id
+            with pytest.raises(NotFound):
+                sf.delete_tweet(gone.id, user_id=2)
+        assert [t.id for t in sf.get_feed(1).items] == [keep.id]
 
     def test_follower_lists(self, sf: SocialFeed) -> None:
         for f in range(2, 9):

@@ -29,6 +29,7 @@ from socialfeed.backends.redis.codec import (
     to_us,
     unpack_ids,
 )
+from socialfeed.backends.redis.lease import RedisWorkerLeases
 from socialfeed.errors import ValidationError
 from socialfeed.interfaces import BUILDING, CachedSlice, ListKind
 from socialfeed.models import Tweet
@@ -54,7 +55,7 @@ def _list_ttl(settings: Settings) -> float:
 
 
 @attrs.define(init=False)
-class RedisFeedCache:
+class RedisFeedCache(RedisWorkerLeases):
     """Feeds, celebrity lists, hot tweets and last-seen times in Redis or Redis Cluster.
 
     A list is one string: an 8-byte floor, then 8-byte big-endian ids newest first (about 9 bytes
@@ -104,6 +105,9 @@ class RedisFeedCache:
         self._keys = Keys(prefix)
         self._cluster = isinstance(client, RedisCluster)
         self._owns_client = owns_client
+
+    def _lease_prefix(self) -> str:
+        return self.prefix
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> RedisFeedCache:
@@ -240,14 +244,19 @@ class RedisFeedCache:
         return list(self.client.mget(keys))
 
     # hot tweets
-    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
-        """Cached live tweets among ``tweet_ids`` (one MGET; per slot on a cluster)."""
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet | None]:
+        """Cached tweets among ``tweet_ids``, ``None`` for tombstones (one MGET; per slot on a
+        cluster)."""
         if not tweet_ids:
             return {}
         with backend_errors("get_hot_tweets"):
             values = self._mget(self._keys.tweets(tweet_ids))
         # None: not cached; b"": tombstone
-        return {i: decode_tweet(i, raw) for i, raw in zip(tweet_ids, values, strict=True) if raw}
+        return {
+            i: decode_tweet(i, raw) if raw else None
+            for i, raw in zip(tweet_ids, values, strict=True)
+            if raw is not None
+        }
 
     def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets for ``hot_ttl`` seconds; SET NX, so a tombstone is never overwritten."""

@@ -8,9 +8,11 @@ with quick retries, if that call fails).
 Delivery is at least once: jobs are acknowledged *and deleted* from the stream in one transaction
 after they were applied, so the stream holds exactly the jobs not yet applied and ``drain()``
 waits for it to be empty, across processes. A worker that dies leaves its jobs pending; after
-``claim_idle`` seconds without a heartbeat another worker takes them over with XAUTOCLAIM. A job
-delivered more than ``max_deliveries`` times goes to the dead-letter stream ``<stream>:dead``
-with its last error."""
+``claim_idle`` seconds without a heartbeat another worker takes them over with XAUTOCLAIM, however
+often that happens: a crash or an outage is never held against a job. Only a job that fails by
+itself (after its quick retries) is parked in the dead-letter stream ``<stream>:dead`` with its
+error, once the feeds it would have touched were invalidated; :meth:`replay_dead` (``socialfeed
+worker --replay-dead``) queues the parked jobs again."""
 
 from __future__ import annotations
 
@@ -21,16 +23,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import attrs
 import redis
 from redis.exceptions import RedisError, ResponseError
 
 from socialfeed.backends.redis._client import backend_errors, make_client, split_options
+from socialfeed.backends.redis.lease import RedisWorkerLeases
 from socialfeed.errors import ValidationError
-from socialfeed.jobs import Job, apply_batch, decode_job, describe_error, encode_job
+from socialfeed.jobs import Job, JobHandler, apply_batch, decode_job, describe_error, encode_job
 from socialfeed.settings import Settings
 
 __all__ = ["RedisStreamsQueue"]
@@ -41,13 +44,12 @@ _OPTIONS: dict[str, Callable[[str], Any]] = {
     "stream": str,
     "group": str,
     "claim_idle": float,
-    "max_deliveries": int,
     "batch": int,
     "block": float,
 }
 
-Handler = Callable[[Sequence[Job]], None]
-Entry = tuple[bytes, dict[bytes, bytes], int]  # stream entry id, fields, deliveries
+Handler = JobHandler
+Entry = tuple[bytes, dict[bytes, bytes]]  # stream entry id, fields
 
 
 def _text(value: Any) -> str:
@@ -55,7 +57,7 @@ def _text(value: Any) -> str:
 
 
 @attrs.define(init=False)
-class RedisStreamsQueue:
+class RedisStreamsQueue(RedisWorkerLeases):
     """Fan-out jobs on a Redis stream with a consumer group (at-least-once, crash-safe).
 
     ``start(handler, workers)`` runs ``workers`` consumer threads in this process (0: submit
@@ -68,7 +70,6 @@ class RedisStreamsQueue:
     stream: str
     group: str
     claim_idle: float
-    max_deliveries: int
     batch: int
     block: float
     _owns_client: bool
@@ -87,24 +88,20 @@ class RedisStreamsQueue:
         stream: str = "sf:fanout",
         group: str = "socialfeed",
         claim_idle: float = 30.0,
-        max_deliveries: int = 5,
         batch: int = 64,
         block: float = 0.1,
         owns_client: bool = False,
     ) -> None:
         """``claim_idle``: seconds a job may go without a heartbeat before another worker takes
-        it over; ``max_deliveries``: deliveries before a job is dead-lettered; ``batch``: jobs
+        it over; ``batch``: jobs
         read and handed to the handler at once; ``block``: seconds a read waits for new jobs
         (bounds ``close()``)."""
-        if claim_idle <= 0 or max_deliveries < 1 or batch < 1 or block <= 0:
-            raise ValidationError(
-                "queue", "claim_idle and block must be > 0, max_deliveries and batch >= 1"
-            )
+        if claim_idle <= 0 or batch < 1 or block <= 0:
+            raise ValidationError("queue", "claim_idle and block must be > 0, batch >= 1")
         self.client = client
         self.stream = stream
         self.group = group
         self.claim_idle = claim_idle
-        self.max_deliveries = max_deliveries
         self.batch = batch
         self.block = block
         self._owns_client = owns_client
@@ -116,10 +113,13 @@ class RedisStreamsQueue:
         self._client_ids = {}
         self._token = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
+    def _lease_prefix(self) -> str:
+        return self.stream
+
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> RedisStreamsQueue:
         """``redis://host:port/db`` or ``rediss://...``; query options ``stream``, ``group``,
-        ``claim_idle`` (s), ``max_deliveries``, ``batch``, ``block`` (s), plus redis-py
+        ``claim_idle`` (s), ``batch``, ``block`` (s), plus redis-py
         options."""
         rest, kwargs = split_options(url, _OPTIONS, "queue")
         client = make_client(rest, extra_socket_timeout=kwargs.get("block", 0.1))
@@ -133,10 +133,6 @@ class RedisStreamsQueue:
     def dead_stream(self) -> str:
         """The dead-letter stream."""
         return f"{self.stream}:dead"
-
-    @property
-    def _errors(self) -> str:
-        return f"{self.stream}:errors"
 
     @property
     def _counter(self) -> str:
@@ -306,99 +302,79 @@ class RedisStreamsQueue:
 
     def _read(self, reader: redis.Redis, name: str, count: int, block: int | None) -> list[Entry]:
         resp: Any = reader.xreadgroup(self.group, name, {self.stream: ">"}, count, block)
-        return [(mid, f, 1) for _stream, messages in resp or () for mid, f in messages if f]
+        return [(mid, f) for _stream, messages in resp or () for mid, f in messages if f]
 
     def _reclaim(self, name: str, cursor: str) -> tuple[str, list[Entry]]:
-        """Take over jobs idle for ``claim_idle`` (their worker died); with delivery counts."""
+        """Take over jobs idle for ``claim_idle`` (their worker died or was cut off)."""
         resp = self.client.xautoclaim(
             self.stream, self.group, name, int(self.claim_idle * 1000), cursor, count=self.batch
         )
-        next_cursor = _text(resp[0])
-        claimed = [(mid, fields) for mid, fields in (e for e in resp[1] if e) if fields]
-        if not claimed:
-            return next_cursor, []
-        ids = [mid for mid, _ in claimed]
-        rows = self.client.xpending_range(
-            self.stream,
-            self.group,
-            min=min(ids),
-            max=max(ids),
-            count=len(ids) * 4 + 16,
-            consumername=name,
-        )
-        counts = {r["message_id"]: int(r["times_delivered"]) for r in rows}
-        return next_cursor, [
-            (mid, f, counts.get(mid, self.max_deliveries + 1)) for mid, f in claimed
+        return _text(resp[0]), [
+            (mid, fields) for mid, fields in (e for e in resp[1] if e) if fields
         ]
 
     def _process(self, handler: Handler, entries: list[Entry]) -> None:
-        """Apply a batch of entries by the rule of :func:`~socialfeed.jobs.apply_batch`;
-        acknowledge what succeeded, in one transaction; leave the rest pending."""
+        """Apply a batch of entries by the rule of :func:`~socialfeed.jobs.apply_batch`:
+        acknowledge what was applied and park what failed by itself, in one transaction; leave
+        what met a backend failure pending (reclaimed after ``claim_idle``)."""
         batch: list[tuple[bytes, Job]] = []
-        for entry_id, fields, deliveries in entries:
-            if deliveries > self.max_deliveries:
-                error = self.client.hget(self._errors, entry_id)
-                reason = (
-                    _text(error)
-                    if error
-                    else f"delivered {deliveries} times without being acknowledged (its workers "
-                    "died or stalled)"
-                )
-                self._dead_letter(entry_id, fields, deliveries, reason)
-                continue
+        parked: list[tuple[bytes, bytes, str]] = []
+        for entry_id, fields in entries:
             try:
                 batch.append((entry_id, decode_job(fields[b"job"])))
             except (KeyError, ValueError) as exc:  # a malformed entry can never succeed
-                self._dead_letter(entry_id, fields, deliveries, f"undecodable job: {exc!r}")
-        if not batch:
-            return
+                parked.append((entry_id, fields.get(b"job", b""), f"undecodable job: {exc!r}"))
         outcome = apply_batch(handler, [job for _, job in batch], stopping=self._stop.is_set)
-        deliveries_of = {e[0]: e[2] for e in entries}
-        for n, failure in outcome.failed:  # left pending: redelivered, dead-lettered past the limit
-            entry_id = batch[n][0]
-            text = describe_error(failure)
-            log.warning(
-                "fan-out job %s failed (delivery %d): %s", entry_id, deliveries_of[entry_id], text
-            )
-            self.client.hset(self._errors, entry_id, text)
+        for n, failure in outcome.parked:
+            entry_id, job = batch[n]
+            parked.append((entry_id, encode_job(job).encode(), describe_error(failure)))
         if outcome.retry:
             log.warning(
-                "%d fan-out jobs hit a backend failure (%s); left pending, to be reclaimed after "
+                "%d fan-out jobs met a backend failure (%s); left pending, to be reclaimed after "
                 "%.0f s",
                 len(outcome.retry),
                 describe_error(outcome.retry[0][1]),
                 self.claim_idle,
             )
         done = [batch[n][0] for n in outcome.done]
-        if done:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.xack(self.stream, self.group, *done)
-            pipe.xdel(self.stream, *done)
-            pipe.hdel(self._errors, *done)
-            pipe.incrby(self._counter, len(done))
-            pipe.execute()
-            self._processed += len(done)
-
-    def _dead_letter(
-        self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int, error: str
-    ) -> None:
-        log.error(
-            "fan-out job %s dead-lettered after %d deliveries: %s", entry_id, deliveries, error
-        )
+        if not done and not parked:
+            return
         pipe = self.client.pipeline(transaction=True)
-        pipe.xadd(
-            self.dead_stream,
-            {
-                "job": fields.get(b"job", b""),
-                "id": entry_id,
-                "deliveries": deliveries,
-                "error": error[:4000],
-            },
-        )
-        pipe.xack(self.stream, self.group, entry_id)
-        pipe.xdel(self.stream, entry_id)
-        pipe.hdel(self._errors, entry_id)
+        for entry_id, data, error in parked:
+            log.error("fan-out job %s failed by itself; parked: %s", entry_id, error)
+            pipe.xadd(self.dead_stream, {"job": data, "id": entry_id, "error": error[:4000]})
+        finished = [*done, *(p[0] for p in parked)]
+        pipe.xack(self.stream, self.group, *finished)
+        pipe.xdel(self.stream, *finished)
+        if done:
+            pipe.incrby(self._counter, len(done))
         pipe.execute()
+        self._processed += len(done)
+
+    # DeadLetterSupport
+    def dead_letters(self) -> list[tuple[Job, str]]:
+        """The parked jobs with their errors, oldest first (undecodable ones left out)."""
+        with backend_errors("queue dead letters"):
+            entries: Any = self.client.xrange(self.dead_stream)
+        out: list[tuple[Job, str]] = []
+        for _, fields in entries:
+            with contextlib.suppress(KeyError, ValueError):
+                out.append((decode_job(fields[b"job"]), _text(fields.get(b"error", b""))))
+        return out
+
+    def replay_dead(self) -> int:
+        """Queue every parked job again (and remove it from the dead letters); return how many."""
+        replayed = 0
+        with backend_errors("queue replay"):
+            while entries := cast(Any, self.client.xrange(self.dead_stream, count=500)):
+                pipe = self.client.pipeline(transaction=True)
+                for entry_id, fields in entries:
+                    if fields.get(b"job"):
+                        pipe.xadd(self.stream, {"job": fields[b"job"]})
+                        replayed += 1
+                    pipe.xdel(self.dead_stream, entry_id)
+                pipe.execute()
+        return replayed
 
     def _heartbeat(self) -> None:
         """Reset the idle time of in-flight jobs so slow jobs are not taken over."""

@@ -3,12 +3,13 @@ per transaction per database, idempotent, so an interrupted import can simply be
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from socialfeed.backends.sql._db import Database, Tx
+from socialfeed.backends.sql.deployment import lock_media
 from socialfeed.backends.sql.statements import Statements, tweet_rows
 from socialfeed.errors import ValidationError
 from socialfeed.models import Tweet
@@ -119,9 +120,14 @@ def _import_tweet_group(shard: Shard, group: list[Tweet]) -> None:
         media.extend(ms)
 
     def fn(tx: Tx) -> None:
-        tx.execute(st.insert_tweet, rows)
-        if media:
-            tx.execute(st.insert_media, media)
+        held = set(st.scalars_in(tx, st.tweet_ids_in, [r["id"] for r in rows]))
+        new = [r for r in rows if r["id"] not in held]
+        if new:
+            tx.execute(st.insert_tweet, new)
+        attached = [m for m in media if m["tweet_id"] not in held]
+        if attached:
+            lock_media(tx, st, Counter(m["media_id"] for m in attached))
+            tx.execute(st.insert_media, attached)
 
     shard.db.write(fn)
 

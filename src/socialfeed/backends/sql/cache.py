@@ -163,10 +163,7 @@ class SQLFeedCache:
         self._active = select(seen.c.user_id).where(
             one_of(d, seen.c.user_id, "ids"), seen.c.seen_at > bindparam("since")
         )
-        self._hot_get = select(hot.c.tweet_id, hot.c.body).where(
-            one_of(d, hot.c.tweet_id, "ids"),
-            hot.c.tombstone == False,  # noqa: E712
-        )
+        self._hot_get = select(hot.c.tweet_id, hot.c.body).where(one_of(d, hot.c.tweet_id, "ids"))
         self._hot_put = insert_ignore(d, hot)
         self._hot_forget = upsert_set(d, hot, ["tweet_id"], ["tombstone", "body"])
 
@@ -386,17 +383,17 @@ class SQLFeedCache:
         active = self.db.read(fn)
         return [u for u in user_ids if u in active]
 
-    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
-        """Hot tweets among ``tweet_ids``."""
+    def get_hot_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet | None]:
+        """Hot tweets among ``tweet_ids``; ``None`` for tombstones (their body is NULL)."""
         ids = list(dict.fromkeys(tweet_ids))
         if not ids:
             return {}
 
-        def fn(tx: Tx) -> dict[int, Tweet]:
-            out: dict[int, Tweet] = {}
+        def fn(tx: Tx) -> dict[int, Tweet | None]:
+            out: dict[int, Tweet | None] = {}
             for chunk in chunks(ids, 1000):
                 for i, body in tx.execute(self._hot_get, {"ids": list(chunk)}):
-                    out[i] = _decode(body)
+                    out[i] = None if body is None else _decode(body)
             return out
 
         return self.db.read(fn)

@@ -1,8 +1,10 @@
-"""The SQL schema (SQLAlchemy Core tables), versioned in a ``<prefix>meta`` table.
+"""The SQL schema (SQLAlchemy Core tables).
 
 :func:`store_tables` and :func:`cache_tables` build the tables under a name prefix (default
-``"socialfeed_"``), so several stores can share a database. :func:`ensure_schema` creates them on
-first use and refuses a database whose schema is newer than this code.
+``"socialfeed_"``), so several stores can share a database. The store's schema is migrated by the
+Alembic revisions of :mod:`socialfeed.backends.sql.migrate`; the feed cache's (a cache: it can
+always be dropped) is versioned in a ``<prefix>meta`` table by :func:`ensure_schema`, which
+creates it on first use and refuses a database whose schema is newer than this code.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from socialfeed.errors import BackendError
 __all__ = [
     "CACHE_SCHEMA_VERSION",
     "DEFAULT_PREFIX",
+    "LONGTEXT",
+    "MYSQL_TABLE",
     "STORE_SCHEMA_VERSION",
     "CacheTables",
     "StoreTables",
@@ -52,17 +56,19 @@ __all__ = [
 ]
 
 DEFAULT_PREFIX = "socialfeed_"
-STORE_SCHEMA_VERSION = 1
-"""The version of the store tables this code reads and writes."""
+STORE_SCHEMA_VERSION = 2
+"""The version of the store tables this code reads and writes (its Alembic head revision)."""
 CACHE_SCHEMA_VERSION = 1
 """The version of the feed-cache tables this code reads and writes."""
 
-_MYSQL: dict[str, Any] = {
+MYSQL_TABLE: dict[str, Any] = {
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_bin",
     "mysql_engine": "InnoDB",
 }
-_LONGTEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+"""Table options on MySQL/MariaDB: utf8mb4 with a binary collation, InnoDB."""
+LONGTEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+"""Text of any length (``LONGTEXT`` on MySQL/MariaDB)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -98,13 +104,15 @@ def _meta_table(md: MetaData, prefix: str) -> Table:
         md,
         Column("component", String(32), primary_key=True),
         Column("schema_version", Integer, nullable=False),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
 
 
 @attrs.frozen
 class StoreTables:
-    """The store's tables: tweets, their media, follow edges and per-user counts."""
+    """The store's tables: tweets, their media, follow edges and per-user counts (0.1), and what
+    a safe deployment needs (0.2): the outbox of events, tombstones of deleted tweets,
+    idempotency keys, worker-id leases, the deployment's settings and media references."""
 
     metadata: MetaData
     meta: Table
@@ -112,6 +120,20 @@ class StoreTables:
     tweet_media: Table
     follows: Table
     user_counts: Table
+    events: Table
+    deleted: Table
+    keys: Table
+    leases: Table
+    settings: Table
+    media_refs: Table
+
+    @property
+    def all(self) -> list[Table]:
+        """Every store table (the ``meta`` table, shared with the cache, aside)."""
+        return [
+            self.tweets, self.tweet_media, self.follows, self.user_counts, self.events,
+            self.deleted, self.keys, self.leases, self.settings, self.media_refs,
+        ]  # fmt: skip
 
 
 def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
@@ -125,9 +147,9 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
         md,
         Column("id", BigInteger, primary_key=True, autoincrement=False),
         Column("author_id", BigInteger, nullable=False),
-        Column("text", _LONGTEXT, nullable=False),
+        Column("text", LONGTEXT, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     Index(f"{prefix}tweets_author_id", tweets.c.author_id, tweets.c.id.desc())
     media = Table(
@@ -139,7 +161,7 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
         Column("content_type", String(255), nullable=False),
         Column("size", BigInteger, nullable=False),
         PrimaryKeyConstraint("tweet_id", "position"),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     Index(f"{prefix}tweet_media_media", media.c.media_id)
     follows = Table(
@@ -148,7 +170,7 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
         Column("follower_id", BigInteger, nullable=False),
         Column("followee_id", BigInteger, nullable=False),
         PrimaryKeyConstraint("follower_id", "followee_id"),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     Index(f"{prefix}follows_reverse", follows.c.followee_id, follows.c.follower_id, unique=True)
     counts = Table(
@@ -157,10 +179,70 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
         Column("user_id", BigInteger, primary_key=True, autoincrement=False),
         Column("followers", BigInteger, nullable=False, server_default="0"),
         Column("following", BigInteger, nullable=False, server_default="0"),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     Index(f"{prefix}user_counts_followers", counts.c.followers)  # hybrid: who is a celebrity
-    return StoreTables(md, _meta_table(md, prefix), tweets, media, follows, counts)
+    return StoreTables(
+        md, _meta_table(md, prefix), tweets, media, follows, counts, *_deployment_tables(md, prefix)
+    )
+
+
+def _deployment_tables(md: MetaData, prefix: str) -> tuple[Table, ...]:
+    """The tables of schema revision 0002 (deployment safety)."""
+    events = Table(
+        f"{prefix}events",
+        md,
+        Column("id", BigInteger, primary_key=True, autoincrement=False),
+        Column("kind", SmallInteger, nullable=False),
+        Column("actor", BigInteger, nullable=False),
+        Column("target", BigInteger, nullable=False),
+        Column("count", BigInteger, nullable=True),
+        Column("claimed_until", BigInteger, nullable=False, server_default="0"),  # ms, epoch
+        **MYSQL_TABLE,
+    )
+    deleted = Table(
+        f"{prefix}deleted_tweets",
+        md,
+        Column("id", BigInteger, primary_key=True, autoincrement=False),
+        Column("author_id", BigInteger, nullable=False),
+        Column("deleted_at", UTCDateTime, nullable=False),
+        **MYSQL_TABLE,
+    )
+    keys = Table(
+        f"{prefix}idempotency_keys",
+        md,
+        Column("author_id", BigInteger, nullable=False),
+        Column("idem_key", String(255), nullable=False),
+        Column("tweet_id", BigInteger, nullable=False),
+        PrimaryKeyConstraint("author_id", "idem_key"),
+        **MYSQL_TABLE,
+    )
+    Index(f"{prefix}idempotency_keys_tweet", keys.c.tweet_id)
+    leases = Table(
+        f"{prefix}worker_leases",
+        md,
+        Column("worker_id", Integer, primary_key=True, autoincrement=False),
+        Column("holder", String(255), nullable=True),
+        Column("expires_ms", BigInteger, nullable=False),
+        Column("last_ms", BigInteger, nullable=False),
+        **MYSQL_TABLE,
+    )
+    settings = Table(
+        f"{prefix}settings",
+        md,
+        Column("name", String(64), primary_key=True),
+        Column("value", String(255), nullable=False),
+        **MYSQL_TABLE,
+    )
+    media_refs = Table(
+        f"{prefix}media_refs",
+        md,
+        Column("media_id", String(255), primary_key=True),
+        Column("refs", BigInteger, nullable=False),
+        Column("claimed_until", BigInteger, nullable=False, server_default="0"),  # ms, epoch
+        **MYSQL_TABLE,
+    )
+    return events, deleted, keys, leases, settings, media_refs
 
 
 @attrs.frozen
@@ -190,7 +272,7 @@ def cache_tables(prefix: str = DEFAULT_PREFIX) -> CacheTables:
         Column("floor", BigInteger, nullable=True),
         Column("size", Integer, nullable=False),
         PrimaryKeyConstraint("kind", "list_key"),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     entries = Table(
         f"{prefix}cache_entries",
@@ -199,22 +281,22 @@ def cache_tables(prefix: str = DEFAULT_PREFIX) -> CacheTables:
         Column("list_key", BigInteger, nullable=False),
         Column("tweet_id", BigInteger, nullable=False),
         PrimaryKeyConstraint("kind", "list_key", "tweet_id"),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     seen = Table(
         f"{prefix}cache_seen",
         md,
         Column("user_id", BigInteger, primary_key=True, autoincrement=False),
         Column("seen_at", UTCDateTime, nullable=False),
-        **_MYSQL,
+        **MYSQL_TABLE,
     )
     hot = Table(
         f"{prefix}cache_tweets",
         md,
         Column("tweet_id", BigInteger, primary_key=True, autoincrement=False),
         Column("tombstone", Boolean, nullable=False),
-        Column("body", _LONGTEXT, nullable=True),
-        **_MYSQL,
+        Column("body", LONGTEXT, nullable=True),
+        **MYSQL_TABLE,
     )
     return CacheTables(md, _meta_table(md, prefix), lists, entries, seen, hot)
 

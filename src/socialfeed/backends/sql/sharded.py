@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +24,11 @@ from sqlalchemy import Engine
 from socialfeed.backends.sql import bulk
 from socialfeed.backends.sql._db import EngineLike, Tx
 from socialfeed.backends.sql.bulk import TweetRow
+from socialfeed.backends.sql.outbox import record_event
 from socialfeed.backends.sql.schema import DEFAULT_PREFIX, StoreTables
 from socialfeed.backends.sql.store import SQLStore
-from socialfeed.errors import ValidationError
+from socialfeed.errors import DuplicateId, ValidationError
+from socialfeed.interfaces import Event, EventKind
 from socialfeed.models import Tweet
 
 __all__ = ["ShardedSQLStore", "jump_hash"]
@@ -50,6 +53,27 @@ def jump_hash(key: int, buckets: int) -> int:
         key = (key * 2862933555777941757 + 1) & _MASK64
         j = int((b + 1) * ((1 << 31) / ((key >> 33) + 1)))
     return b
+
+
+class _Pool:
+    """The scatter threads, started on first use (again after :meth:`shutdown`)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._size, "socialfeed-sql")
+            return self._executor
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 class ShardedSQLStore:
@@ -83,8 +107,8 @@ class ShardedSQLStore:
             for i, database in enumerate(shards)
         ]
         self.prefix = prefix
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._primary_view: ShardedSQLStore | None = None
+        self._pool = _Pool(len(self._shards))  # shared with the primary view
 
     @property
     def tables(self) -> StoreTables:
@@ -115,15 +139,7 @@ class ShardedSQLStore:
         several."""
         if len(items) <= 1:
             return [fn(i) for i in items]
-        pool = self._pool
-        if pool is None:
-            with self._pool_lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(
-                        max_workers=len(self._shards), thread_name_prefix="socialfeed-sql"
-                    )
-                pool = self._pool
-        return list(pool.map(fn, items))
+        return list(self._pool.get().map(fn, items))
 
     def _group(
         self, items: Iterable[V], user: Callable[[V], int]
@@ -134,10 +150,106 @@ class ShardedSQLStore:
             by.setdefault(self._shard(user(item)), []).append(item)
         return list(by.items())
 
-    # TweetStore
+    def on_primary(self) -> ShardedSQLStore:
+        """The same store with every read on every shard's primary (one view)."""
+        if self._primary_view is None:
+            view = copy.copy(self)
+            view._shards = [sh.on_primary() for sh in self._shards]
+            view._primary_view = view
+            self._primary_view = view
+        return self._primary_view
+
+    # TweetStore, DurableTweetSupport
     def put_tweet(self, tweet: Tweet) -> None:
         """Store a tweet (and its media rows) on its author's shard."""
-        self._shard(tweet.author_id).put_tweet(tweet)
+        self.write_tweet(tweet, 0, None)
+
+    def write_tweet(self, tweet: Tweet, event: int, idempotency_key: str | None) -> Tweet:
+        """:meth:`SQLStore.write_tweet` on the author's shard (keys and events live there).
+
+        A tweet id does not say which shard holds it, so the other shards are asked first (in
+        parallel) whether they hold it: a held id is refused, as on one database."""
+        home = self._shard(tweet.author_id)
+        others = [sh for sh in self._shards if sh is not home]
+
+        def holds(sh: SQLStore) -> bool:
+            primary = sh.on_primary()
+            return bool(primary.get_tweets([tweet.id]) or primary.deleted_authors([tweet.id]))
+
+        if any(self._scatter(others, holds)):
+            raise DuplicateId(f"tweet id {tweet.id} is taken by another tweet")
+        return home.write_tweet(tweet, event, idempotency_key)
+
+    def write_delete(self, tweet_id: int, event: int) -> Tweet | None:
+        """:meth:`SQLStore.write_delete` on whichever shard has the tweet."""
+        for sh in self._shards:
+            if (found := sh.write_delete(tweet_id, event)) is not None:
+                return found
+        return None
+
+    def deleted_authors(self, tweet_ids: Sequence[int]) -> dict[int, int]:
+        """The authors of deleted tweets among ``tweet_ids`` (asked of every shard)."""
+        ids = list(dict.fromkeys(tweet_ids))
+        found: dict[int, int] = {}
+        if ids:
+            for part in self._scatter(self._shards, lambda sh: sh.deleted_authors(ids)):
+                found.update(part)
+        return found
+
+    # Outbox: every shard's events, oldest first
+    def claim_events(self, before: int, limit: int, claim_for: float) -> list[Event]:
+        """Claim up to ``limit`` events of each shard; the oldest ``limit`` of them (the rest
+        run out of their claim and are taken again)."""
+        parts = self._scatter(self._shards, lambda sh: sh.claim_events(before, limit, claim_for))
+        return sorted((e for part in parts for e in part), key=lambda e: e.id)[:limit]
+
+    def pending_events(self, limit: int) -> list[Event]:
+        """The oldest ``limit`` events of all shards."""
+        parts = self._scatter(self._shards, lambda sh: sh.pending_events(limit))
+        return sorted((e for part in parts for e in part), key=lambda e: e.id)[:limit]
+
+    def events_published(self, event_ids: Sequence[int]) -> None:
+        """Nothing to do: events are kept until their job was applied."""
+
+    def events_done(self, event_ids: Sequence[int]) -> None:
+        """Forget these events, on whichever shard holds them."""
+        if event_ids:
+            self._scatter(self._shards, lambda sh: sh.events_done(event_ids))
+
+    # settings, leases: on shard 0
+    def record_settings(self, values: dict[str, str]) -> dict[str, str]:
+        """:meth:`SQLStore.record_settings` on shard 0."""
+        return self._shards[0].record_settings(values)
+
+    def acquire_worker_id(self, holder: str, ttl: float, wanted: int | None) -> tuple[int, int]:
+        """:meth:`SQLStore.acquire_worker_id` on shard 0."""
+        return self._shards[0].acquire_worker_id(holder, ttl, wanted)
+
+    def renew_worker_id(self, worker_id: int, holder: str, ttl: float, last_ms: int) -> bool:
+        """:meth:`SQLStore.renew_worker_id` on shard 0."""
+        return self._shards[0].renew_worker_id(worker_id, holder, ttl, last_ms)
+
+    def release_worker_id(self, worker_id: int, holder: str, last_ms: int) -> None:
+        """:meth:`SQLStore.release_worker_id` on shard 0."""
+        self._shards[0].release_worker_id(worker_id, holder, last_ms)
+
+    # media claims: a media is unused when no shard references it
+    def claim_unused_media(self, media_ids: Sequence[str], claim_for: float) -> list[str]:
+        """Claim on every shard, in shard order: a media is claimed where all shards agree it
+        is unused (a claim on one shard already refuses posts there)."""
+        claimed = list(dict.fromkeys(media_ids))
+        for sh in self._shards:
+            claimed = sh.claim_unused_media(claimed, claim_for) if claimed else []
+        kept = set(claimed)
+        refused = [m for m in media_ids if m not in kept]
+        if refused:
+            self.release_media_claims(refused)
+        return claimed
+
+    def release_media_claims(self, media_ids: Sequence[str]) -> None:
+        """Drop the claims on every shard."""
+        if media_ids:
+            self._scatter(self._shards, lambda sh: sh.release_media_claims(media_ids))
 
     def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Live tweets among ``tweet_ids``, asked of every shard in parallel."""
@@ -183,10 +295,18 @@ class ShardedSQLStore:
         after, or ``None`` if absent."""
         return self._edge(follower_id, followee_id, add=False)
 
-    def _edge(self, f: int, e: int, *, add: bool) -> int | None:
+    def write_follow(self, follower_id: int, followee_id: int, event: int) -> int | None:
+        """``add_follow`` with its event, recorded in the followee's shard's transaction."""
+        return self._edge(follower_id, followee_id, add=True, event=event)
+
+    def write_unfollow(self, follower_id: int, followee_id: int, event: int) -> int | None:
+        """``remove_follow`` with its event, recorded in the followee's shard's transaction."""
+        return self._edge(follower_id, followee_id, add=False, event=event)
+
+    def _edge(self, f: int, e: int, *, add: bool, event: int = 0) -> int | None:
         sf, se = self._shard(f), self._shard(e)
         if sf is se:
-            return sf._edge(f, e, add=add)
+            return sf._edge(f, e, add=add, event=event)
         delta = 1 if add else -1
         first, second = sorted([(self.shard_index(f), f, sf), (self.shard_index(e), e, se)])
         edge_f, edge_e = sf.statements, se.statements
@@ -203,7 +323,11 @@ class ShardedSQLStore:
                 if not changed:
                     return None
                 edge_e.bump(tx_e, e, "followers", delta)
-                return edge_e.follower_count(tx_e, e)
+                count = edge_e.follower_count(tx_e, e)
+                if event:
+                    kind: EventKind = "follow" if add else "unfollow"
+                    record_event(tx_e, edge_e, Event(event, kind, f, e, count))
+                return count
 
             return second[2].db.write(inner, idempotent=False, users=[f, e])
 
@@ -333,8 +457,6 @@ class ShardedSQLStore:
 
     def close(self) -> None:
         """Stop the scatter threads; release the connections of the engines this store created."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._pool.shutdown()
         for sh in self._shards:
             sh.close()

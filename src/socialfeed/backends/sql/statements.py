@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     literal,
     select,
     text,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     tuple_,
     union,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -80,9 +82,19 @@ class Statements:
             .where(one_of(d, tw.c.id, "ids"))
         )  # fmt: skip
         self.insert_tweet = insert_ignore(d, tw)
-        self.insert_tweet_sql = (  # PostgreSQL, for the raw hot path of put_tweet
-            f"INSERT INTO {tw.name} (id, author_id, text, created_at)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        self.tweet_ids_in = select(tw.c.id).where(one_of(d, tw.c.id, "ids"))
+        # PostgreSQL, the raw hot path of put_tweet: the tweet (unless its id is held, live or
+        # deleted) and its event in one statement; the row says whether the tweet was stored
+        self.insert_tweet_sql = (
+            f"WITH ins AS (INSERT INTO {tw.name} (id, author_id, text, created_at)"
+            " SELECT %(id)s::bigint, %(author_id)s::bigint, %(text)s::text,"
+            " %(created_at)s::timestamptz"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {t.deleted.name} WHERE id = %(id)s::bigint)"
+            " ON CONFLICT DO NOTHING RETURNING id),"
+            f" ev AS (INSERT INTO {t.events.name} (id, kind, actor, target, claimed_until)"
+            " SELECT %(event)s::bigint, %(kind)s::smallint, %(author_id)s::bigint, ins.id, 0"
+            " FROM ins WHERE %(event)s::bigint <> 0)"
+            " SELECT count(*) FROM ins"
         )
         self.insert_media = insert_ignore(d, m)
         self.insert_follow = insert_ignore(d, f)
@@ -144,9 +156,49 @@ class Statements:
         self.counts_among = select(c.c.user_id).where(
             one_of(d, c.c.user_id, "ids"), c.c.followers >= bindparam("min")
         )
-        self.media_used = (
-            select(m.c.media_id).distinct().where(one_of(d, m.c.media_id, "ids", String(255)))
+        r = t.media_refs
+        self.media_used = select(r.c.media_id).where(
+            one_of(d, r.c.media_id, "ids", String(255)), r.c.refs > 0
         )
+        self._deployment(t, d)
+
+    def _deployment(self, t: StoreTables, d: str) -> None:
+        """The statements of the 0.2 tables: events, tombstones, keys, settings, media refs."""
+        ev, dl, k, r, st = t.events, t.deleted, t.keys, t.media_refs, t.settings
+        self.insert_event = insert(ev)
+        self.insert_deleted = insert_ignore(d, dl)
+        self.deleted_author = select(dl.c.author_id).where(dl.c.id == bindparam("id"))
+        self.deleted_among = select(dl.c.id, dl.c.author_id).where(one_of(d, dl.c.id, "ids"))
+        self.key_tweet = select(k.c.tweet_id).where(
+            k.c.author_id == bindparam("author_id"), k.c.idem_key == bindparam("idem_key")
+        )
+        self.insert_key = insert_ignore(d, k)
+        self.drop_key = delete(k).where(k.c.tweet_id == bindparam("tweet_id"))
+        lock = select(ev.c.id, ev.c.kind, ev.c.actor, ev.c.target, ev.c.count)
+        claimable = lock.where(
+            ev.c.id < bindparam("before"), ev.c.claimed_until <= bindparam("now")
+        )
+        claimable = claimable.order_by(ev.c.id).limit(bindparam("n"))
+        if d != "sqlite":
+            claimable = claimable.with_for_update(skip_locked=True)
+        self.claimable = claimable
+        self.claim = (
+            update(ev).where(one_of(d, ev.c.id, "ids")).values(claimed_until=bindparam("until"))
+        )
+        self.pending = lock.order_by(ev.c.id).limit(bindparam("n"))
+        self.done = delete(ev).where(one_of(d, ev.c.id, "ids"))
+        self.insert_setting = insert_ignore(d, st)
+        self.new_leases = insert_ignore(d, t.leases)
+        self.all_settings = select(st.c.name, st.c.value)
+        self.new_refs = insert_ignore(d, r)
+        media_ids = one_of(d, r.c.media_id, "ids", String(255))
+        refs = select(r.c.media_id, r.c.refs, r.c.claimed_until).where(media_ids)
+        self.lock_refs = refs.order_by(r.c.media_id)
+        if d != "sqlite":
+            self.lock_refs = self.lock_refs.with_for_update()
+        self.add_refs = update(r).where(media_ids).values(refs=r.c.refs + bindparam("delta"))
+        self.claim_refs = update(r).where(media_ids).values(claimed_until=bindparam("until"))
+        self.release_refs = delete(r).where(media_ids, r.c.refs <= 0)
 
     def _home(self, u: Any, n: Any, has_before: bool) -> Select[Any]:
         """home(u) in one query: LATERAL per author on PostgreSQL, ``IN`` + sort elsewhere."""
