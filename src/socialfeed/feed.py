@@ -33,7 +33,7 @@ from socialfeed.interfaces import (
     WorkerIdLeaseSupport,
     supports,
 )
-from socialfeed.jobs import Job
+from socialfeed.jobs import JobHandler
 from socialfeed.media import collect_garbage, media_url, upload
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
 from socialfeed.outbox import Relay
@@ -116,9 +116,11 @@ class SocialFeed:
         """The Snowflake worker id this process mints tweet ids with (leased, see :mod:`ids`)."""
         return self._ids.worker_id
 
-    def apply_jobs(self, jobs: Sequence[Job]) -> None:
-        """Apply a batch of fan-out jobs and forget their events (what a queue worker calls)."""
-        self._relay.apply(jobs)
+    @property
+    def job_handler(self) -> JobHandler:
+        """What a queue's workers call (``queue.start(sf.job_handler, n)``): apply a batch of
+        fan-out jobs and forget their events, or reset the feeds of a job that is parked."""
+        return self._relay
 
     def _event(self, kind: EventKind, actor: int, target: int) -> int:
         """A new event id, or 0 when the strategy makes no job of such an event."""
@@ -450,7 +452,7 @@ def connect(
         strategy=feed_strategy,
         settings=final,
     )
-    sf.queue.start(sf._relay, workers)
+    sf.queue.start(sf.job_handler, workers)
     if workers:
         sf._relay.start()
     return sf

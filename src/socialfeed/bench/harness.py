@@ -86,6 +86,11 @@ class BenchContext:
     _redis: str | None = attrs.field(init=False, default=None)
     _postgres: str | None = attrs.field(init=False, default=None)
 
+    @property
+    def drain_timeout(self) -> float:
+        """Seconds a workload waits for its fan-out before it fails (instead of hanging)."""
+        return 120.0 if self.quick else 1800.0
+
     def progress(self, message: str) -> None:
         """Print a progress line."""
         print(f"  .. {message}", file=self.out, flush=True)

@@ -102,7 +102,7 @@ def w1(ctx: BenchContext) -> list[Row]:
         def ours(sf: Any = sf, n: int = n) -> float:
             start = time.perf_counter()
             sf.create_tweet(1, TEXT)
-            sf.drain()
+            sf.drain(timeout=ctx.drain_timeout)
             return (n + 1) / (time.perf_counter() - start)
 
         def raw(n: int = n, client: redis.Redis = client) -> float:
@@ -160,8 +160,8 @@ def w2(ctx: BenchContext) -> list[Row]:
     start = time.perf_counter()
     for u in range(1, users + 1):
         sf.create_tweet(u, TEXT)
-    sf.queue.start(sf.apply_jobs, 2)
-    sf.drain()
+    sf.queue.start(sf.job_handler, 2)
+    sf.drain(timeout=ctx.drain_timeout)
     seconds = time.perf_counter() - start
     _check_landed(client, list(range(1, users + 1, 97)))
     ids = SnowflakeGenerator(2)
@@ -315,7 +315,7 @@ def w6(ctx: BenchContext) -> list[Row]:
     for _ in range(5):
         for author in (*celebs, *others):
             sf.create_tweet(author, TEXT)
-    sf.drain()
+    sf.drain(timeout=ctx.drain_timeout)
     n = 500 if ctx.quick else 3_000
     for u in (reader_a, reader_b):
         sf.get_feed(u)
