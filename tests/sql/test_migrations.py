@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlhelpers import require_server
@@ -116,3 +118,23 @@ def test_processes_upgrading_at_once_migrate_once(old_database: tuple[str, str])
     finally:
         for s in stores:
             s.close()
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(
+    old_database: tuple[str, str],
+) -> None:
+    """Alembic's comparison of the migrated database (a database of the test's own) with
+    ``store_tables``: a table, column or index that the code declares but no revision creates,
+    or the reverse, is a difference."""
+    _, url = old_database
+    store = SQLStore(url)
+    try:
+        store.create_schema()
+        with store.db.primary.connect() as conn:
+            opts = {"version_table": version_table("socialfeed_"), "compare_type": False}
+            diffs = compare_metadata(
+                MigrationContext.configure(conn, opts=opts), store.tables.metadata
+            )
+        assert diffs == []
+    finally:
+        store.close()
