@@ -18,7 +18,7 @@ from socialfeed.errors import (
     ValidationError,
 )
 from socialfeed.feed import SocialFeed, connect
-from socialfeed.models import FeedPage, Media, Tweet, UserPage
+from socialfeed.models import FeedPage, Media, MutedWord, Tweet, UserPage
 from socialfeed.settings import Settings
 from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
 
@@ -27,6 +27,7 @@ __all__ = [
     "FeedPage",
     "HybridStrategy",
     "Media",
+    "MutedWord",
     "NotFound",
     "PermissionDenied",
     "PullStrategy",

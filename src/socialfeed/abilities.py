@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from socialfeed.backends.memory.outbox import MemoryOutbox
+from socialfeed.backends.memory.social import MemorySocial
 from socialfeed.interfaces import (
     CachedSlice,
     CompleteCache,
@@ -46,6 +47,7 @@ from socialfeed.interfaces import (
     PrimarySupport,
     QueueStatsSupport,
     SettingsRecordSupport,
+    SocialStore,
     TweetStore,
     UploadSweepSupport,
     supports,
@@ -63,7 +65,13 @@ __all__ = [
 ]
 
 _PAGE = 10_000  # graph page size of the defaults that walk a whole list
-_STORE_ABILITIES = [DurableTweetSupport, MediaClaimSupport, SettingsRecordSupport, PrimarySupport]
+_STORE_ABILITIES = [
+    DurableTweetSupport,
+    MediaClaimSupport,
+    SettingsRecordSupport,
+    PrimarySupport,
+    SocialStore,
+]
 _GRAPH_ABILITIES = [FollowerCountSupport, FanoutGraphSupport, DurableFollowSupport, PrimarySupport]
 
 
@@ -101,17 +109,60 @@ class _Adapter:
         return f"<{type(self).__name__} of {self.inner!r}>"
 
 
-class _StoreDefaults(_Adapter, MemoryOutbox):
+class _StoreDefaults(_Adapter, MemoryOutbox, MemorySocial):
     """Without :class:`~socialfeed.interfaces.DurableTweetSupport`, events and idempotency keys
-    are kept in this process: they outlive a queue outage, not a crash."""
+    are kept in this process: they outlive a queue outage, not a crash. Without
+    :class:`~socialfeed.interfaces.SocialStore`, so are blocks, mutes, muted words, erasure
+    records and the repost and reply indexes (of the tweets written through this process)."""
 
     def __init__(self, inner: TweetStore, graph: FollowGraph, use_own_home: bool) -> None:
         MemoryOutbox.__init__(self)
+        MemorySocial.__init__(self, self.record)
         home = [HomeTimelineSupport] if use_own_home else []
         super().__init__(inner, TweetStore, [*home, *_STORE_ABILITIES])
         self.graph = graph
         self._keys: dict[tuple[int, str], Tweet] = {}
         self._keys_lock = threading.Lock()
+        if not supports(inner, SocialStore):
+            self._index_writes(self.write_tweet, self.write_delete)
+
+    def _index_writes(self, write_tweet: Any, write_delete: Any) -> None:
+        """Feed the in-process repost and reply indexes from the tweet writes."""
+
+        def indexed_write(tweet: Tweet, event: int, idempotency_key: str | None) -> Tweet:
+            stored: Tweet = write_tweet(tweet, event, idempotency_key)
+            self.index(stored)
+            return stored
+
+        def indexed_delete(tweet_id: int, event: int) -> Tweet | None:
+            tweet: Tweet | None = write_delete(tweet_id, event)
+            if tweet is not None:
+                self.unindex(tweet)
+            return tweet
+
+        self.write_tweet = indexed_write  # type: ignore[method-assign]
+        self.write_delete = indexed_delete  # type: ignore[method-assign]
+
+    def drop_edges(self, user_id: int, limit: int) -> list[tuple[int, int, int]]:
+        """The erased user's edges, removed one by one through the graph."""
+        if user_id not in self.erasures():
+            return []
+        graph = self.graph
+        edges = [(f, user_id) for f in graph.followers(user_id, None, limit)]
+        edges += [(user_id, e) for e in graph.following(user_id, None, limit - len(edges))]
+        return [(f, e, graph.remove_follow(f, e) or 0) for f, e in edges]
+
+    def drop_tweets(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+        """The erased user's tweets, deleted (a core store keeps no way to remove a row)."""
+        store: TweetStore = self.inner
+        watermark = self.erasures().get(user_id, 0)
+        for tweet in store.get_tweets([i for i in tweet_ids if i < watermark]).values():
+            if tweet.author_id == user_id and store.mark_deleted(tweet.id) is not None:
+                self.unindex(tweet)
+
+    def end_erasure(self, user_id: int) -> None:
+        """Forget the erasure record."""
+        self.end_social_erasure(user_id)
 
     def write_tweet(self, tweet: Tweet, event: int, idempotency_key: str | None) -> Tweet:
         """``put_tweet``, the event in this process, the key in this process."""

@@ -11,7 +11,8 @@ concurrently with follows:
   ``demote``, fans out the followee's recent tweets: they stopped being a celebrity);
 * :class:`Purge` removes a deleted tweet from the feeds that hold it;
 * :class:`Demote` fans out the recent tweets of an author who stopped being a celebrity (queued
-  by 0.1; 0.2 uses ``SyncFollow(demote=True)``).
+  by 0.1; 0.2 uses ``SyncFollow(demote=True)``);
+* :class:`Erase` removes the rows of a user erased by ``delete_user`` (whatever the strategy).
 
 :func:`encode_job` / :func:`decode_job` are the wire format of queues that serialize (JSON), and
 :func:`apply_batch` is the rule every queue applies a batch with: which jobs are done, which
@@ -34,6 +35,7 @@ __all__ = [
     "QUICK_RETRIES",
     "BatchOutcome",
     "Demote",
+    "Erase",
     "FanOut",
     "Job",
     "JobFunctions",
@@ -86,11 +88,20 @@ class Demote(_Job):
     author_id: int
 
 
-Job = FanOut | SyncFollow | Purge | Demote
+@attrs.frozen
+class Erase(_Job):
+    """Remove the rows of ``user_id`` below ``watermark`` (a tweet id): their follows, blocks,
+    mutes, muted words and tweets (see :mod:`socialfeed.erasure`)."""
+
+    user_id: int
+    watermark: int
+
+
+Job = FanOut | SyncFollow | Purge | Demote | Erase
 """Any fan-out job."""
 
 _JOB_TYPES: dict[str, type[Job]] = {
-    cls.__name__: cls for cls in (FanOut, SyncFollow, Purge, Demote)
+    cls.__name__: cls for cls in (FanOut, SyncFollow, Purge, Demote, Erase)
 }
 
 

@@ -69,6 +69,8 @@ class Settings:
     max_video_bytes: int = attrs.field(default=512 * MiB, validator=_at_least(1))
     cdn_base_urls: dict[str | None, str] = attrs.field(factory=dict, validator=_cdn)
     worker_id: int | None = attrs.field(default=None, validator=_worker_id)
+    max_muted_words: int = attrs.field(default=200, validator=_at_least(0))
+    max_muted_phrase_length: int = attrs.field(default=100, validator=_at_least(1))
 
 
 FEED_SETTINGS = ("celebrity_threshold", "max_feed_length", "active_window", "fanout_batch_size")

@@ -3,7 +3,9 @@
 The fixtures in ``data/`` are dumps of real 0.1 stores (made by the 0.1 code, commit 680b754, on
 SQLite, PostgreSQL and MariaDB: three tweets, one with two media in order, one deleted, follows
 with an unfollow). Each is loaded into a database of the test's own, opened by today's store
-(migrated by Alembic from revision 0001), and checked row by row.
+(migrated by Alembic from revision 0001), and checked row by row. A 0.2 store (revision 0002,
+built by Alembic itself) is upgraded to 0.3 (revision 0003: replies, reposts, the social
+tables) the same way.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import make_url
 from sqlhelpers import require_server
 
 from socialfeed.backends.sql import SQLStore
-from socialfeed.backends.sql.migrate import HEAD, version_table
-from socialfeed.interfaces import Event
+from socialfeed.backends.sql._db import make_engine
+from socialfeed.backends.sql.migrate import HEAD, _config, version_table
+from socialfeed.backends.sql.schema import store_tables
+from socialfeed.interfaces import Event, reference
 from socialfeed.models import Media, Tweet
 from socialfeed.testing.servers import temp_database
 
@@ -136,5 +141,66 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(
                 MigrationContext.configure(conn, opts=opts), store.tables.metadata
             )
         assert diffs == []
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
+def database_0_2(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database at revision 0002 (socialfeed 0.2) holding a tweet with a medium and a
+    tombstone."""
+    backend = str(request.param)
+
+    def build(url: str) -> str:
+        engine = make_engine(url)
+        t = store_tables()
+        try:
+            with engine.begin() as conn:
+                command.upgrade(_config(conn, "socialfeed_"), "0002")
+                conn.execute(
+                    insert(t.tweets).values(id=1001, author_id=1, text="from 0.2", created_at=T)
+                )
+                media = {"tweet_id": 1001, "position": 0, "media_id": A.id}
+                conn.execute(
+                    insert(t.tweet_media).values(**media, content_type=A.content_type, size=A.size)
+                )
+                conn.execute(insert(t.media_refs).values(media_id=A.id, refs=1, claimed_until=0))
+                conn.execute(insert(t.deleted).values(id=1000, author_id=1, deleted_at=T))
+        finally:
+            engine.dispose()
+        return url
+
+    if backend == "sqlite":
+        yield build(f"sqlite:///{tmp_path / 'old-0.2.db'}")
+        return
+    with temp_database(require_server(backend)) as url:
+        yield build(url)
+
+
+def test_a_0_2_store_is_upgraded_to_0_3(database_0_2: str) -> None:
+    store = SQLStore(database_0_2)
+    try:
+        assert store.get_tweets([1001]) == {1001: Tweet(1001, 1, "from 0.2", T, (A,))}
+        assert store.deleted_authors([1000]) == {1000: 1}
+        repost = Tweet(1002, 2, "", T, repost_of=reference(1001))
+        reply = Tweet(1003, 3, "re", T, reply_to=1001, reply_to_author_id=1)
+        store.put_tweet(repost)
+        store.put_tweet(reply)
+        assert store.get_tweets([1002, 1003]) == {1002: repost, 1003: reply}
+        assert store.reposts_by([1001], [2]) == [(1002, 2, 1001)]
+        assert store.reply_ids(1001, None, 5) == [1003]
+        assert store.set_relation("block", 1, 2, True)
+        store.begin_erasure(1, 2000, 0)
+        store.end_erasure(1)
+        assert store.deleted_authors([1000]) == {}
+        with store.db.primary.connect() as conn:
+            revision = conn.execute(text(f"SELECT version_num FROM {version_table('socialfeed_')}"))
+            assert revision.scalar() == HEAD == "0003"
+            opts = {"version_table": version_table("socialfeed_"), "compare_type": False}
+            diffs = compare_metadata(
+                MigrationContext.configure(conn, opts=opts), store.tables.metadata
+            )
+        meta = store.tables.meta  # shared with the cache; a store made by Alembic has none
+        assert [d for d in diffs if not (d[0] == "add_table" and d[1].name == meta.name)] == []
     finally:
         store.close()

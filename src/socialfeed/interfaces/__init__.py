@@ -56,6 +56,13 @@ from socialfeed.interfaces._optional import (
     UploadSweepSupport,
     WorkerIdLeaseSupport,
 )
+from socialfeed.interfaces._social import (
+    Relation,
+    RelationKind,
+    SocialStore,
+    as_stored,
+    reference,
+)
 from socialfeed.jobs import Job, JobHandler
 from socialfeed.settings import Settings
 
@@ -91,10 +98,15 @@ __all__ = [
     "Outbox",
     "PrimarySupport",
     "QueueStatsSupport",
+    "Relation",
+    "RelationKind",
     "SettingsRecordSupport",
+    "SocialStore",
     "TweetStore",
     "UploadSweepSupport",
     "WorkerIdLeaseSupport",
+    "as_stored",
+    "reference",
     "supports",
 ]
 
@@ -122,6 +134,7 @@ class CompleteStore(
     MediaClaimSupport,
     SettingsRecordSupport,
     PrimarySupport,
+    SocialStore,
     Protocol,
 ):
     """A TweetStore with every optional ability (but worker-id leases, which :mod:`socialfeed.ids`

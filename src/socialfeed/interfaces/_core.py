@@ -31,7 +31,7 @@ ListKind = Literal["feed", "celebrity"]
 BUILDING = 2**63
 """The floor of a list that is being rebuilt: none of its entries can be trusted yet."""
 
-EventKind = Literal["tweet", "delete", "follow", "unfollow"]
+EventKind = Literal["tweet", "delete", "follow", "unfollow", "erase"]
 """What a write did (see :class:`Event`)."""
 
 
@@ -52,8 +52,9 @@ class Event:
     """A write the feeds must learn about. A durable store records it in the same transaction as
     the write (its outbox), and keeps it until the fan-out it causes has been applied.
 
-    ``actor`` is the author (``tweet``, ``delete``) or the follower (``follow``, ``unfollow``);
-    ``target`` the tweet id or the followee; ``count`` the followee's follower count right after
+    ``actor`` is the author (``tweet``, ``delete``), the follower (``follow``, ``unfollow``) or
+    the user being erased (``erase``); ``target`` the tweet id, the followee, or the erasure's
+    watermark; ``count`` the followee's follower count right after
     a follow or unfollow. ``id`` is a Snowflake id minted by the facade: unique and time-ordered.
     """
 

@@ -13,6 +13,7 @@ from typing import Any
 from sortedcontainers import SortedKeyList, SortedList
 
 from socialfeed.backends.memory.outbox import MemoryOutbox
+from socialfeed.backends.memory.social import MemorySocial
 from socialfeed.errors import DuplicateId, NotFound, ValidationError
 from socialfeed.interfaces import Event
 from socialfeed.models import Tweet
@@ -27,12 +28,14 @@ def newest_first() -> Any:
     return SortedKeyList(key=lambda i: -i)
 
 
-class MemoryStore(MemoryOutbox):
+class MemoryStore(MemoryOutbox, MemorySocial):
     """Tweets and follows in memory: a TweetStore and a FollowGraph with every optional ability
-    (its outbox, tombstones, idempotency keys, settings record and media claims included)."""
+    (its outbox, tombstones, idempotency keys, settings record, media claims and social rows
+    included)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        MemoryOutbox.__init__(self)
+        MemorySocial.__init__(self, self.record)
         self._lock = threading.RLock()
         self._deleted: dict[int, int] = {}  # tweet id -> author, for retried deletes
         self._keys: dict[tuple[int, str], int] = {}  # (author, idempotency key) -> tweet id
@@ -72,6 +75,7 @@ class MemoryStore(MemoryOutbox):
             self._by_author[tweet.author_id].add(tweet.id)
             for m in tweet.media:
                 self._media_refs[m.id] += 1
+            self.index(tweet)
 
     def get_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         """Live tweets among ``tweet_ids``."""
@@ -81,17 +85,25 @@ class MemoryStore(MemoryOutbox):
     def mark_deleted(self, tweet_id: int) -> Tweet | None:
         """Delete a tweet (keeping a tombstone of its author); return it if it was live."""
         with self._lock:
-            tweet = self._tweets.pop(tweet_id, None)
+            tweet = self._forget(tweet_id)
             if tweet is not None:
                 self._deleted[tweet_id] = tweet.author_id
-                self._by_author[tweet.author_id].remove(tweet_id)
-                if (key := self._key_of.pop(tweet_id, None)) is not None:
-                    del self._keys[key]
-                for m in tweet.media:
-                    self._media_refs[m.id] -= 1
-                    if not self._media_refs[m.id]:
-                        del self._media_refs[m.id]
             return tweet
+
+    def _forget(self, tweet_id: int) -> Tweet | None:
+        """Remove a tweet with its indexes, key and media references; return it if it was
+        there."""
+        tweet = self._tweets.pop(tweet_id, None)
+        if tweet is not None:
+            self._by_author[tweet.author_id].remove(tweet_id)
+            if (key := self._key_of.pop(tweet_id, None)) is not None:
+                del self._keys[key]
+            for m in tweet.media:
+                self._media_refs[m.id] -= 1
+                if not self._media_refs[m.id]:
+                    del self._media_refs[m.id]
+            self.unindex(tweet)
+        return tweet
 
     def author_tweet_ids(self, author_id: int, before: int | None, limit: int) -> list[int]:
         """The author's live tweet ids below ``before``, newest first."""
@@ -183,6 +195,33 @@ class MemoryStore(MemoryOutbox):
     def on_primary(self) -> MemoryStore:
         """Itself: there are no replicas."""
         return self
+
+    # SocialStore: what an erasure removes from the tweets and follows
+    def drop_edges(self, user_id: int, limit: int) -> list[tuple[int, int, int]]:
+        """Remove up to ``limit`` follow edges of a user being erased."""
+        with self._lock:
+            if user_id not in self.erasures():
+                return []
+            edges = [(f, user_id) for f in self.followers(user_id, None, limit)]
+            edges += [(user_id, e) for e in self.following(user_id, None, limit - len(edges))]
+            return [(f, e, self.remove_follow(f, e) or 0) for f, e in edges]
+
+    def drop_tweets(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+        """Remove the rows of tweets of a user being erased, below the watermark."""
+        with self._lock:
+            watermark = self.erasures().get(user_id, 0)
+            for i in tweet_ids:
+                if i < watermark and (t := self._tweets.get(i)) and t.author_id == user_id:
+                    self._forget(i)
+
+    def end_erasure(self, user_id: int) -> None:
+        """Remove the user's tombstones below the watermark and the erasure record."""
+        with self._lock:
+            watermark = self.erasures().get(user_id, 0)
+            gone = [i for i, a in self._deleted.items() if a == user_id and i < watermark]
+            for i in gone:
+                del self._deleted[i]
+            self.end_social_erasure(user_id)
 
     # FollowGraph
     def add_follow(self, follower_id: int, followee_id: int) -> int | None:

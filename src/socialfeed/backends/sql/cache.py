@@ -46,7 +46,7 @@ from socialfeed.backends.sql.schema import (
     ensure_schema,
 )
 from socialfeed.errors import BackendError, ValidationError
-from socialfeed.interfaces import CachedSlice, ListKind
+from socialfeed.interfaces import CachedSlice, ListKind, reference
 from socialfeed.models import Media, Tweet
 from socialfeed.settings import Settings
 
@@ -65,13 +65,29 @@ def _kind(kind: ListKind) -> int:
 
 
 def _encode(t: Tweet) -> str:
+    """A hot tweet's body: ``[id, author, text, created_at, media]``, then (0.3) ``reply_to``,
+    ``reply_to_author_id`` and the original's id of a repost (kept as a reference: see
+    :func:`~socialfeed.interfaces.as_stored`)."""
     media = [[m.id, m.content_type, m.size] for m in t.media]
-    return json.dumps([t.id, t.author_id, t.text, t.created_at.isoformat(), media])
+    repost_of = None if t.repost_of is None else t.repost_of.id
+    base = [t.id, t.author_id, t.text, t.created_at.isoformat(), media]
+    return json.dumps([*base, t.reply_to, t.reply_to_author_id, repost_of])
 
 
 def _decode(body: str) -> Tweet:
-    i, author, text, created, media = json.loads(body)
-    return Tweet(i, author, text, datetime.fromisoformat(created), tuple(Media(*m) for m in media))
+    """A body of :func:`_encode`, or of the 0.2 format (five fields: neither reply nor repost)."""
+    i, author, text, created, media, *social = json.loads(body)
+    reply_to, reply_author, repost_of = [*social, None, None, None][:3]
+    return Tweet(
+        i,
+        author,
+        text,
+        datetime.fromisoformat(created),
+        tuple(Media(*m) for m in media),
+        reply_to=reply_to,
+        reply_to_author_id=reply_author,
+        repost_of=None if repost_of is None else reference(repost_of),
+    )
 
 
 class SQLFeedCache:

@@ -14,7 +14,7 @@ from socialfeed.interfaces import Event, EventKind
 
 __all__ = ["KINDS", "OutboxMixin", "record_event"]
 
-KINDS: dict[EventKind, int] = {"tweet": 1, "delete": 2, "follow": 3, "unfollow": 4}
+KINDS: dict[EventKind, int] = {"tweet": 1, "delete": 2, "follow": 3, "unfollow": 4, "erase": 5}
 _NAMES: dict[int, EventKind] = {code: kind for kind, code in KINDS.items()}
 _CHUNK = 1000
 

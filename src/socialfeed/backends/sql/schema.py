@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 DEFAULT_PREFIX = "socialfeed_"
-STORE_SCHEMA_VERSION = 2
+STORE_SCHEMA_VERSION = 3
 """The version of the store tables this code reads and writes (its Alembic head revision)."""
 CACHE_SCHEMA_VERSION = 1
 """The version of the feed-cache tables this code reads and writes."""
@@ -112,7 +112,8 @@ def _meta_table(md: MetaData, prefix: str) -> Table:
 class StoreTables:
     """The store's tables: tweets, their media, follow edges and per-user counts (0.1), and what
     a safe deployment needs (0.2): the outbox of events, tombstones of deleted tweets,
-    idempotency keys, worker-id leases, the deployment's settings and media references."""
+    idempotency keys, worker-id leases, the deployment's settings and media references; and the
+    social rows (0.3): blocks and mutes, muted words, erasures under way."""
 
     metadata: MetaData
     meta: Table
@@ -126,6 +127,9 @@ class StoreTables:
     leases: Table
     settings: Table
     media_refs: Table
+    relations: Table
+    muted_words: Table
+    erasures: Table
 
     @property
     def all(self) -> list[Table]:
@@ -133,6 +137,7 @@ class StoreTables:
         return [
             self.tweets, self.tweet_media, self.follows, self.user_counts, self.events,
             self.deleted, self.keys, self.leases, self.settings, self.media_refs,
+            self.relations, self.muted_words, self.erasures,
         ]  # fmt: skip
 
 
@@ -140,6 +145,8 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
     """The store tables under ``prefix``.
 
     Deleted tweets are removed (with their media rows), so every index holds live tweets only.
+    A reply keeps ``reply_to`` and ``reply_to_author_id``, a repost the id of its original in
+    ``repost_of`` (its text is ``""``, it has no media).
     """
     md = MetaData()
     tweets = Table(
@@ -149,9 +156,14 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
         Column("author_id", BigInteger, nullable=False),
         Column("text", LONGTEXT, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
+        Column("reply_to", BigInteger, nullable=True),
+        Column("reply_to_author_id", BigInteger, nullable=True),
+        Column("repost_of", BigInteger, nullable=True),
         **MYSQL_TABLE,
     )
     Index(f"{prefix}tweets_author_id", tweets.c.author_id, tweets.c.id.desc())
+    Index(f"{prefix}tweets_repost_of", tweets.c.repost_of, tweets.c.author_id)
+    Index(f"{prefix}tweets_reply_to", tweets.c.reply_to, tweets.c.id)
     media = Table(
         f"{prefix}tweet_media",
         md,
@@ -183,7 +195,14 @@ def store_tables(prefix: str = DEFAULT_PREFIX) -> StoreTables:
     )
     Index(f"{prefix}user_counts_followers", counts.c.followers)  # hybrid: who is a celebrity
     return StoreTables(
-        md, _meta_table(md, prefix), tweets, media, follows, counts, *_deployment_tables(md, prefix)
+        md,
+        _meta_table(md, prefix),
+        tweets,
+        media,
+        follows,
+        counts,
+        *_deployment_tables(md, prefix),
+        *_social_tables(md, prefix),
     )
 
 
@@ -208,6 +227,7 @@ def _deployment_tables(md: MetaData, prefix: str) -> tuple[Table, ...]:
         Column("deleted_at", UTCDateTime, nullable=False),
         **MYSQL_TABLE,
     )
+    Index(f"{prefix}deleted_tweets_author", deleted.c.author_id, deleted.c.id)  # 0003: erasure
     keys = Table(
         f"{prefix}idempotency_keys",
         md,
@@ -243,6 +263,51 @@ def _deployment_tables(md: MetaData, prefix: str) -> tuple[Table, ...]:
         **MYSQL_TABLE,
     )
     return events, deleted, keys, leases, settings, media_refs
+
+
+def _social_tables(md: MetaData, prefix: str) -> tuple[Table, ...]:
+    """The tables of schema revision 0003 (social semantics).
+
+    ``relations``: ``kind`` 1 is a block, 2 a mute, of ``target_id`` by ``user_id`` (the reverse
+    index answers "who blocks me"). ``muted_words``: phrases (normalised by the caller, at most a
+    few hundred characters: ``VARCHAR(400)``, 1,600 bytes in utf8mb4, fits InnoDB's 3,072-byte
+    key limit, so the key holds the phrase itself), ``expires_at_ms`` in milliseconds since the
+    epoch. ``erasures``: the users being erased, with their watermark (a tweet id).
+    """
+    relations = Table(
+        f"{prefix}relations",
+        md,
+        Column("kind", SmallInteger, nullable=False),
+        Column("user_id", BigInteger, nullable=False),
+        Column("target_id", BigInteger, nullable=False),
+        PrimaryKeyConstraint("kind", "user_id", "target_id"),
+        **MYSQL_TABLE,
+    )
+    Index(
+        f"{prefix}relations_reverse",
+        relations.c.kind,
+        relations.c.target_id,
+        relations.c.user_id,
+        unique=True,
+    )
+    words = Table(
+        f"{prefix}muted_words",
+        md,
+        Column("user_id", BigInteger, nullable=False),
+        Column("phrase", String(400), nullable=False),
+        Column("whole_word", Boolean, nullable=False),
+        Column("expires_at_ms", BigInteger, nullable=True),
+        PrimaryKeyConstraint("user_id", "phrase"),
+        **MYSQL_TABLE,
+    )
+    erasures = Table(
+        f"{prefix}erasures",
+        md,
+        Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("watermark", BigInteger, nullable=False),
+        **MYSQL_TABLE,
+    )
+    return relations, words, erasures
 
 
 @attrs.frozen

@@ -8,6 +8,8 @@
   goes to each shard involved in parallel, on a thread pool, and the answers are merged.
 * The cross-shard edge: an edge between users on two shards is written on both, in two
   transactions nested in one global lock order (see :meth:`ShardedSQLStore.add_follow`).
+* The social rows (blocks, mutes, muted words, erasures) are placed as
+  :mod:`socialfeed.backends.sql.sharded_social` describes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from socialfeed.backends.sql._db import EngineLike, Tx
 from socialfeed.backends.sql.bulk import TweetRow
 from socialfeed.backends.sql.outbox import record_event
 from socialfeed.backends.sql.schema import DEFAULT_PREFIX, StoreTables
+from socialfeed.backends.sql.sharded_social import ShardedSocialMixin
 from socialfeed.backends.sql.store import SQLStore
 from socialfeed.errors import DuplicateId, ValidationError
 from socialfeed.interfaces import Event, EventKind
@@ -76,7 +79,7 @@ class _Pool:
             executor.shutdown(wait=True)
 
 
-class ShardedSQLStore:
+class ShardedSQLStore(ShardedSocialMixin):
     """The protocols and abilities of :class:`SQLStore` over several databases (``shards``,
     URLs or Engines; ``replicas`` maps a shard index to its read replicas; the other options
     are :class:`SQLStore`'s, for every shard). See the module docs and ``docs/backends/sql.md``.

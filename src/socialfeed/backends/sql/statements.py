@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from socialfeed.backends.sql._db import Tx, chunks
 from socialfeed.backends.sql._dialect import insert_ignore, one_of, upsert_add
 from socialfeed.backends.sql.schema import StoreTables
+from socialfeed.interfaces import reference
 from socialfeed.models import Media, Tweet
 
 __all__ = ["Statements", "tweet_rows"]
@@ -45,12 +46,16 @@ def _array(ids: Iterable[int]) -> str:
 
 
 def tweet_rows(tweet: Tweet) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A tweet's row and its media rows, as the inserts take them."""
+    """A tweet's row and its media rows, as the inserts take them (a repost keeps the id of
+    its original)."""
     row = {
         "id": tweet.id,
         "author_id": tweet.author_id,
         "text": tweet.text,
         "created_at": tweet.created_at,
+        "reply_to": tweet.reply_to,
+        "reply_to_author_id": tweet.reply_to_author_id,
+        "repost_of": None if tweet.repost_of is None else tweet.repost_of.id,
     }
     media = [
         {
@@ -76,6 +81,7 @@ class Statements:
         self.load = (
             select(
                 tw.c.id, tw.c.author_id, tw.c.text, tw.c.created_at,
+                tw.c.reply_to, tw.c.reply_to_author_id, tw.c.repost_of,
                 m.c.position, m.c.media_id, m.c.content_type, m.c.size,
             )
             .select_from(tw.outerjoin(m, m.c.tweet_id == tw.c.id))
@@ -86,9 +92,11 @@ class Statements:
         # PostgreSQL, the raw hot path of put_tweet: the tweet (unless its id is held, live or
         # deleted) and its event in one statement; the row says whether the tweet was stored
         self.insert_tweet_sql = (
-            f"WITH ins AS (INSERT INTO {tw.name} (id, author_id, text, created_at)"
+            f"WITH ins AS (INSERT INTO {tw.name}"
+            " (id, author_id, text, created_at, reply_to, reply_to_author_id, repost_of)"
             " SELECT %(id)s::bigint, %(author_id)s::bigint, %(text)s::text,"
-            " %(created_at)s::timestamptz"
+            " %(created_at)s::timestamptz, %(reply_to)s::bigint,"
+            " %(reply_to_author_id)s::bigint, %(repost_of)s::bigint"
             f" WHERE NOT EXISTS (SELECT 1 FROM {t.deleted.name} WHERE id = %(id)s::bigint)"
             " ON CONFLICT DO NOTHING RETURNING id),"
             f" ev AS (INSERT INTO {t.events.name} (id, kind, actor, target, claimed_until)"
@@ -351,5 +359,15 @@ class Statements:
         for i, r in rows.items():
             ms = media.get(i)
             attached = tuple(x for _, x in sorted(ms, key=lambda p: p[0])) if ms else ()
-            out[i] = Tweet(i, r.author_id, r.text, r.created_at, attached)
+            repost_of = None if r.repost_of is None else reference(r.repost_of)
+            out[i] = Tweet(
+                i,
+                r.author_id,
+                r.text,
+                r.created_at,
+                attached,
+                reply_to=r.reply_to,
+                reply_to_author_id=r.reply_to_author_id,
+                repost_of=repost_of,
+            )
         return out

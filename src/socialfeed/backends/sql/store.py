@@ -25,6 +25,7 @@ from socialfeed.backends.sql.deployment import DeploymentMixin, lock_media
 from socialfeed.backends.sql.migrate import migrate_store, version_table
 from socialfeed.backends.sql.outbox import KINDS, OutboxMixin, record_event
 from socialfeed.backends.sql.schema import DEFAULT_PREFIX, drop_component, store_tables
+from socialfeed.backends.sql.social import SocialMixin
 from socialfeed.backends.sql.statements import Statements, tweet_rows
 from socialfeed.errors import DuplicateId, NotFound
 from socialfeed.interfaces import Event
@@ -45,10 +46,11 @@ def _first(user_id: int) -> int:
     return 0
 
 
-class SQLStore(OutboxMixin, DeploymentMixin):
+class SQLStore(OutboxMixin, DeploymentMixin, SocialMixin):
     """A :class:`~socialfeed.interfaces.TweetStore` and :class:`~socialfeed.interfaces.FollowGraph`
     with every optional ability (:class:`~socialfeed.interfaces.CompleteStore`,
-    :class:`~socialfeed.interfaces.CompleteGraph`) and worker-id leases, on SQLAlchemy Core, in
+    :class:`~socialfeed.interfaces.CompleteGraph`, the social rows of
+    :mod:`~socialfeed.backends.sql.social` included) and worker-id leases, on SQLAlchemy Core, in
     one database. Every write and its :class:`~socialfeed.interfaces.Event` commit together.
 
     ``SQLStore(url_or_engine, prefix="socialfeed_", replicas=[...], read_your_writes=...)``;

@@ -1,0 +1,101 @@
+"""What a viewer may see: the filter rules of ``home(u)`` (API.md section 3), in one place.
+
+The rules are pure functions of what the read pipeline fetched for one batch of items (see
+:mod:`socialfeed.reading`): the viewer's muted words, how the users involved relate to the viewer,
+whom the viewer follows among them, and the erasures under way. No I/O happens here.
+
+* rule 1: the item's author is the viewer or someone the viewer follows;
+* rule 2: the item and its original are live (hydration drops the others, see :func:`erased`);
+* rule 3: a reply (not a repost) by ``v`` to ``w`` shows only when ``w`` is the viewer, ``v``,
+  or followed by the viewer;
+* rule 4: nobody involved (author, original author, the original's parent author) but the
+  viewer blocks, is blocked by, or is muted by the viewer;
+* rule 5: no active muted word of the viewer matches the original's text, unless the viewer
+  wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import attrs
+
+from socialfeed.models import Tweet
+
+__all__ = ["Viewer", "erased", "involved", "matcher", "normalize_phrase"]
+
+
+def normalize_phrase(text: str) -> str:
+    """``text`` as muted words compare it: Unicode NFKC, then casefolded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def matcher(phrases: Iterable[tuple[str, bool]]) -> re.Pattern[str] | None:
+    """One regular expression finding any of the normalised ``(phrase, whole_word)`` in a
+    normalised text (``None`` for no phrase): a whole word must not touch a word character on
+    either side."""
+    parts = [
+        rf"(?<!\w){re.escape(p)}(?!\w)" if whole else re.escape(p)
+        for p, whole in sorted(set(phrases))
+    ]
+    return re.compile("|".join(parts)) if parts else None
+
+
+def erased(tweet: Tweet, erasures: dict[int, int]) -> bool:
+    """Whether ``tweet`` was posted before its author's erasure began."""
+    watermark = erasures.get(tweet.author_id)
+    return watermark is not None and tweet.id < watermark
+
+
+def involved(item: Tweet) -> set[int]:
+    """The users an item involves: its author, its original's author, and the author the
+    original replies to."""
+    original = item.original
+    users = {item.author_id, original.author_id}
+    if original.reply_to_author_id is not None:
+        users.add(original.reply_to_author_id)
+    return users
+
+
+@attrs.frozen
+class Viewer:
+    """What one viewer's filters need for one batch of items.
+
+    ``hidden``: the involved users the viewer blocks, is blocked by or mutes; ``followed``: the
+    users the viewer follows among those asked about (erasing users never count);
+    ``words``: the matcher of the viewer's active muted words.
+    """
+
+    user_id: int
+    hidden: frozenset[int] = frozenset()
+    followed: frozenset[int] = frozenset()
+    words: re.Pattern[str] | None = None
+
+    def follows(self, user_id: int) -> bool:
+        """Whether ``user_id`` is in ``V(viewer)``: the viewer, or someone they follow."""
+        return user_id == self.user_id or user_id in self.followed
+
+    def muted(self, item: Tweet) -> bool:
+        """Rule 5: a muted word matches the original's text (the viewer's own text never)."""
+        original = item.original
+        if self.words is None or original.author_id == self.user_id:
+            return False
+        return self.words.search(normalize_phrase(original.text)) is not None
+
+    def allows(self, item: Tweet) -> bool:
+        """Rules 4 and 5 (what ``replies`` and ``user_timeline`` apply for a viewer; rule 2 is
+        hydration's)."""
+        return not (involved(item) - {self.user_id}) & self.hidden and not self.muted(item)
+
+    def replies_shown(self, item: Tweet) -> bool:
+        """Rule 3 (for a reply that is not a repost)."""
+        if item.repost_of is not None or item.reply_to_author_id is None:
+            return True
+        target = item.reply_to_author_id
+        return target == item.author_id or self.follows(target)
+
+    def candidate(self, item: Tweet) -> bool:
+        """Rules 1, 3, 4 and 5: whether a live item is a candidate for the viewer's home feed."""
+        return self.follows(item.author_id) and self.replies_shown(item) and self.allows(item)
