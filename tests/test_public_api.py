@@ -99,12 +99,14 @@ def test_facade_signatures() -> None:
         "user_id",
         "text",
         "media",
+        "reply_to",
         "idempotency_key",
     ]
-    assert (
-        sig(socialfeed.SocialFeed.create_tweet).parameters["idempotency_key"].kind
-        is inspect.Parameter.KEYWORD_ONLY
-    )
+    for name in ("reply_to", "idempotency_key"):
+        assert (
+            sig(socialfeed.SocialFeed.create_tweet).parameters[name].kind
+            is inspect.Parameter.KEYWORD_ONLY
+        )
     assert (
         str(sig(socialfeed.SocialFeed.get_feed))
         == "(self, user_id: 'int', limit: 'int' = 20, cursor: 'str | None' = None) -> 'FeedPage'"
@@ -113,6 +115,29 @@ def test_facade_signatures() -> None:
         sig(socialfeed.SocialFeed.delete_tweet).parameters["user_id"].kind
         is inspect.Parameter.KEYWORD_ONLY
     )
+    social = {  # API.md section 2 [0.2-S]
+        "repost": "(self, user_id: 'int', tweet_id: 'int', *, idempotency_key: 'str | None' = None)"
+        " -> 'Tweet'",
+        "replies": "(self, tweet_id: 'int', limit: 'int' = 20, cursor: 'str | None' = None, *, "
+        "viewer_id: 'int | None' = None) -> 'FeedPage'",
+        "user_timeline": "(self, user_id: 'int', limit: 'int' = 20, cursor: 'str | None' = None, "
+        "*, viewer_id: 'int | None' = None) -> 'FeedPage'",
+        "block": "(self, user_id: 'int', target_id: 'int') -> 'None'",
+        "unblock": "(self, user_id: 'int', target_id: 'int') -> 'None'",
+        "mute": "(self, user_id: 'int', target_id: 'int') -> 'None'",
+        "unmute": "(self, user_id: 'int', target_id: 'int') -> 'None'",
+        "mute_word": "(self, user_id: 'int', phrase: 'str', *, whole_word: 'bool' = True, "
+        "expires_at: 'datetime | None' = None) -> 'None'",
+        "unmute_word": "(self, user_id: 'int', phrase: 'str') -> 'None'",
+        "blocks": "(self, user_id: 'int', limit: 'int' = 100, cursor: 'str | None' = None)"
+        " -> 'UserPage'",
+        "mutes": "(self, user_id: 'int', limit: 'int' = 100, cursor: 'str | None' = None)"
+        " -> 'UserPage'",
+        "muted_words": "(self, user_id: 'int') -> 'tuple[MutedWord, ...]'",
+        "delete_user": "(self, user_id: 'int') -> 'None'",
+    }
+    for name, expected in social.items():
+        assert str(sig(getattr(socialfeed.SocialFeed, name))) == expected, name
     assert list(sig(socialfeed.connect).parameters) == [
         "store",
         "cache",

@@ -19,7 +19,7 @@ __all__ = ["decode_cursor", "encode_cursor"]
 _KEY = b"socialfeed-cursor-v1"
 _LAYOUT = struct.Struct(">BBq")  # version, kind, position
 _VERSION = 1
-_KINDS = {"tweets": 1, "users": 2}
+_KINDS = {"tweets": 1, "users": 2, "replies": 3}
 _MAC_BYTES = 6
 
 
@@ -28,7 +28,8 @@ def _mac(body: bytes) -> bytes:
 
 
 def encode_cursor(kind: str, position: int) -> str:
-    """An opaque cursor meaning "after ``position``" for pages of ``kind`` (tweets or users)."""
+    """An opaque cursor meaning "after ``position``" for pages of ``kind`` (tweets, users
+    or replies)."""
     body = _LAYOUT.pack(_VERSION, _KINDS[kind], position)
     return base64.urlsafe_b64encode(body + _mac(body)).decode("ascii").rstrip("=")
 

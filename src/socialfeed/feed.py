@@ -17,7 +17,6 @@ from socialfeed.abilities import (
     complete_graph,
     complete_store,
 )
-from socialfeed.cursors import decode_cursor, encode_cursor
 from socialfeed.errors import BackendError, DuplicateId, NotFound, PermissionDenied, ValidationError
 from socialfeed.ids import IdSource, id_time
 from socialfeed.interfaces import (
@@ -37,12 +36,13 @@ from socialfeed.jobs import JobHandler
 from socialfeed.media import collect_garbage, media_url, upload
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
 from socialfeed.outbox import Relay
+from socialfeed.reading import Reader
 from socialfeed.settings import Settings, adopt_recorded, feed_record
+from socialfeed.social import SocialCalls
 from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
 from socialfeed.validation import (
     check_id,
     check_key,
-    check_limit,
     check_text,
     is_media_id,
     show,
@@ -68,7 +68,7 @@ def _utcnow() -> datetime:
 
 
 @attrs.define
-class SocialFeed:
+class SocialFeed(SocialCalls):
     """Home timelines over a store, a follow graph, a feed cache, a media store and a queue.
 
     Build one with :func:`connect`. It is a context manager; :meth:`close` releases connections
@@ -86,6 +86,7 @@ class SocialFeed:
     _ids: IdSource = attrs.field(init=False)
     _b: Backends = attrs.field(init=False)
     _relay: Relay = attrs.field(init=False)
+    _reader: Reader = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         store, graph = complete_store(self.store, self.graph), complete_graph(self.graph)
@@ -104,6 +105,7 @@ class SocialFeed:
             store, graph, truth.cache, self.queue, self.settings, self.now, truth=truth
         )
         self._relay = Relay(self._b, self.strategy)
+        self._reader = Reader(self._b)
         self._ids = IdSource(_lessor(self.store, self.queue, self.cache), self.settings.worker_id)
 
     @property
@@ -125,7 +127,10 @@ class SocialFeed:
     def _event(self, kind: EventKind, actor: int, target: int) -> int:
         """A new event id, or 0 when the strategy makes no job of such an event."""
         probe = Event(0, kind, actor, target)
-        return self._ids.next_id() if self.strategy.job_for(self.settings, probe) else 0
+        return self._ids.next_id() if self._relay.job_for(probe) else 0
+
+    def _next_id(self) -> int:
+        return self._ids.next_id()
 
     def _publish(
         self, event: int, kind: EventKind, actor: int, target: int, count: int | None
@@ -140,27 +145,37 @@ class SocialFeed:
         text: str,
         media: Sequence[Media | str] = (),
         *,
+        reply_to: int | None = None,
         idempotency_key: str | None = None,
     ) -> Tweet:
-        """Post a tweet; ``media`` are :class:`Media` from :meth:`upload_media`, or their ids. A
-        retry with the same ``idempotency_key`` by the same user returns the first call's tweet
-        instead of posting twice."""
+        """Post a tweet; ``media`` are :class:`Media` from :meth:`upload_media`, or their ids.
+        ``reply_to``: the id of the tweet this answers (of its original, for a repost;
+        ``NotFound`` if it is not live, ``PermissionDenied`` across a block with its author).
+        A retry with the same ``idempotency_key`` by the same user returns the first call's
+        tweet instead of posting twice."""
         user_id = check_id("user_id", user_id)
         if idempotency_key is not None:
             idempotency_key = check_key(idempotency_key)
         attached = self._resolve_media(media)
         text = check_text(text, self.settings.max_text_length, bool(attached))
+        parent, parent_author = self._reply_fields(user_id, reply_to)
+        return self._post(
+            lambda i: Tweet(i, user_id, text, id_time(i), attached, parent, parent_author),
+            idempotency_key,
+        )
+
+    def _post(self, build: Callable[[int], Tweet], key: str | None) -> Tweet:
+        """Store the item ``build(id)`` under a fresh id, with its event, and publish it."""
         for _ in range(_MINT_ATTEMPTS):
-            tweet_id = self._ids.next_id()
-            tweet = Tweet(tweet_id, user_id, text, id_time(tweet_id), attached)
-            event = self._event("tweet", user_id, tweet_id)
+            tweet = build(self._ids.next_id())
+            event = self._event("tweet", tweet.author_id, tweet.id)
             try:
-                stored = self._b.store.write_tweet(tweet, event, idempotency_key)
+                stored = self._b.store.write_tweet(tweet, event, key)
             except DuplicateId as exc:  # another process minted this id: never keep one of two
                 log.error("%s; minting another id", exc)
                 continue
             if stored.id == tweet.id:
-                self._publish(event, "tweet", user_id, tweet_id, None)
+                self._publish(event, "tweet", tweet.author_id, tweet.id, None)
             return stored
         raise BackendError(f"the store refused {_MINT_ATTEMPTS} fresh tweet ids as duplicates")
 
@@ -182,12 +197,13 @@ class SocialFeed:
         return tuple(found[i] for i in ids)
 
     def get_tweet(self, tweet_id: int) -> Tweet:
-        """The tweet; :class:`NotFound` if it is absent or deleted."""
+        """The tweet (a repost with its original); :class:`NotFound` if it is absent, deleted,
+        erased, or a repost of such a tweet."""
         tweet_id = check_id("tweet_id", tweet_id)
-        found = self._hydrate([tweet_id])
-        if tweet_id not in found:
+        found = self._reader.live(tweet_id)
+        if found is None:
             raise NotFound(f"tweet {tweet_id} does not exist or was deleted")
-        return found[tweet_id]
+        return found
 
     def delete_tweet(self, tweet_id: int, *, user_id: int) -> None:
         """Delete a tweet; only its author may. It never shows again once this returns. A retry
@@ -221,6 +237,7 @@ class SocialFeed:
         followee_id = check_id("followee_id", followee_id)
         if follower_id == followee_id:
             raise ValidationError("followee_id", "a user cannot follow themselves")
+        self._check_follow(follower_id, followee_id)
         event = self._event("follow", follower_id, followee_id)
         count = self._b.graph.write_follow(follower_id, followee_id, event)
         if count is not None:
@@ -236,51 +253,41 @@ class SocialFeed:
             self._publish(event, "unfollow", follower_id, followee_id, count)
 
     # reads
-    def _hydrate(self, ids: Sequence[int]) -> dict[int, Tweet]:
-        """Tweets by id: hot ones from the cache; the rest from the store, then cached. A
-        tombstone in the cache means deleted, whatever a lagging replica still holds."""
-        cached = self.cache.get_hot_tweets(ids)
-        found = {i: t for i, t in cached.items() if t is not None}
-        missing = [i for i in ids if i not in cached]
-        if missing:
-            loaded = self.store.get_tweets(missing)
-            if loaded:
-                self.cache.put_hot_tweets(list(loaded.values()))
-                found.update(loaded)
-        return found
-
-    def _tweet_page(
-        self, fetch: Callable[[int | None, int], list[int]], limit: int, cursor: str | None
-    ) -> FeedPage:
-        limit = check_limit(limit)
-        before = decode_cursor("tweets", cursor)
-        items: list[Tweet] = []
-        more = True
-        while more and len(items) < limit:
-            want = limit - len(items)
-            ids = fetch(before, want + 1)  # one extra id tells whether another page exists
-            more = len(ids) > want
-            ids = ids[:want]
-            if not ids:
-                break
-            tweets = self._hydrate(ids)
-            items.extend(tweets[i] for i in ids if i in tweets)
-            before = ids[-1]
-        cursor_out = encode_cursor("tweets", items[-1].id) if more and items else None
-        return FeedPage(tuple(items), cursor_out)
-
     def get_feed(self, user_id: int, limit: int = 20, cursor: str | None = None) -> FeedPage:
-        """A page of the home feed, newest first: the user's and their followees' tweets."""
+        """A page of the home feed, newest first: ``home(u)`` of API.md section 3 (the user's
+        and their followees' tweets and reposts, filtered for the user, one item per original)."""
         user_id = check_id("user_id", user_id)
-        return self._tweet_page(
-            lambda before, n: self.strategy.page(self._b, user_id, before, n), limit, cursor
+        b, strategy = self._b, self.strategy
+        return self._reader.page(
+            lambda before, n: strategy.page(b, user_id, before, n),
+            limit,
+            cursor,
+            kind="home",
+            viewer_id=user_id,
         )
 
-    def user_timeline(self, user_id: int, limit: int = 20, cursor: str | None = None) -> FeedPage:
-        """A page of one author's own tweets, newest first."""
+    def user_timeline(
+        self,
+        user_id: int,
+        limit: int = 20,
+        cursor: str | None = None,
+        *,
+        viewer_id: int | None = None,
+    ) -> FeedPage:
+        """A page of one author's own tweets and reposts, newest first; with ``viewer_id``, what
+        that viewer may see (``PermissionDenied`` if the author and the viewer are in a block
+        relation)."""
         user_id = check_id("user_id", user_id)
-        return self._tweet_page(
-            lambda before, n: self.store.author_tweet_ids(user_id, before, n), limit, cursor
+        if viewer_id is not None:
+            viewer_id = check_id("viewer_id", viewer_id)
+            self._deny_across_block(viewer_id, user_id, self._reader.erasures())
+        store = self._b.store
+        return self._reader.page(
+            lambda before, n: store.author_tweet_ids(user_id, before, n),
+            limit,
+            cursor,
+            kind="timeline",
+            viewer_id=viewer_id,
         )
 
     def _user_page(
@@ -291,12 +298,11 @@ class SocialFeed:
         cursor: str | None,
     ) -> UserPage:
         user_id = check_id("user_id", user_id)
-        limit = check_limit(limit, _MAX_USER_PAGE)
-        after = decode_cursor("users", cursor)
-        ids = fetch(user_id, after, limit + 1)
-        more = len(ids) > limit
-        ids = ids[:limit]
-        return UserPage(tuple(ids), encode_cursor("users", ids[-1]) if more else None)
+        if user_id in self._reader.erasures():  # follows no one, followed by no one
+            return self._reader.users(lambda after, n: [], limit, cursor, _MAX_USER_PAGE)
+        return self._reader.users(
+            lambda after, n: fetch(user_id, after, n), limit, cursor, _MAX_USER_PAGE
+        )
 
     def followers(self, user_id: int, limit: int = 100, cursor: str | None = None) -> UserPage:
         """A page of the user's followers, by ascending user id."""
@@ -308,11 +314,23 @@ class SocialFeed:
 
     def follower_count(self, user_id: int) -> int:
         """How many users follow ``user_id``."""
-        return self.graph.follower_count(check_id("user_id", user_id))
+        user_id = check_id("user_id", user_id)
+        return self._count(self.graph.follower_count(user_id), user_id, followers=True)
 
     def following_count(self, user_id: int) -> int:
         """How many users ``user_id`` follows."""
-        return self.graph.following_count(check_id("user_id", user_id))
+        user_id = check_id("user_id", user_id)
+        return self._count(self.graph.following_count(user_id), user_id, followers=False)
+
+    def _count(self, stored: int, user_id: int, *, followers: bool) -> int:
+        """A follow count without the edges of users being erased."""
+        erasing = self._reader.erasures().keys()
+        if not erasing:
+            return stored
+        if user_id in erasing:
+            return 0
+        pairs = [(e, user_id) if followers else (user_id, e) for e in sorted(erasing)]
+        return stored - len(self._b.graph.edges_among(pairs))
 
     # media
     def upload_media(

@@ -25,10 +25,11 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import cast
 
+from socialfeed.erasure import erase
 from socialfeed.errors import BackendError
 from socialfeed.ids import id_floor_for
 from socialfeed.interfaces import Backends, Event, FeedStrategy, Outbox
-from socialfeed.jobs import Job
+from socialfeed.jobs import Erase, Job
 
 __all__ = ["Relay"]
 
@@ -70,7 +71,7 @@ class Relay:
         done: list[int] = []
         published: list[int] = []
         for event in events:
-            job = self._strategy.job_for(self._b.settings, event)
+            job = self.job_for(event)
             if job is None:
                 done.append(event.id)
             else:
@@ -82,6 +83,12 @@ class Relay:
             for outbox in self._outboxes:
                 outbox.events_published(published)
 
+    def job_for(self, event: Event) -> Job | None:
+        """The job of an event: an erasure's whatever the strategy, else the strategy's."""
+        if event.kind == "erase":
+            return Erase(event.actor, event.target, event=event.id)
+        return self._strategy.job_for(self._b.settings, event)
+
     def publish_now(self, event: Event) -> None:
         """The fast path after a write: publish, and leave a failure to the sweep (the event is in
         the outbox; the write itself succeeded)."""
@@ -92,14 +99,28 @@ class Relay:
 
     # the queue's handler
     def apply(self, jobs: Sequence[Job]) -> None:
-        """Apply a batch of jobs on the truth (the primary), then forget their events."""
-        self._strategy.apply(self._b.truth, jobs)
+        """Apply a batch of jobs on the truth (the primary), then forget their events. Erasures
+        run here (:mod:`socialfeed.erasure`); the strategy applies the rest."""
+        truth = self._b.truth
+        for job in jobs:
+            if isinstance(job, Erase):
+                erase(truth, self._strategy, job)
+        fanout = [job for job in jobs if not isinstance(job, Erase)]
+        if fanout:
+            self._strategy.apply(truth, fanout)
         self._done([job.event for job in jobs if job.event])
+
+    def finish_erasure(self, user_id: int, watermark: int) -> None:
+        """Run an erasure under way to its end in this thread (the queued job then finds
+        nothing left to do)."""
+        erase(self._b.truth, self._strategy, Erase(user_id, watermark))
 
     def invalidate(self, job: Job) -> None:
         """The job failed by itself: rebuild its feeds from the store and forget its event (the
-        dead letter keeps the job)."""
-        self._strategy.invalidate(self._b.truth, job)
+        dead letter keeps the job). A parked erasure keeps hiding what it erases; its rows stay
+        until the dead letter is replayed."""
+        if not isinstance(job, Erase):
+            self._strategy.invalidate(self._b.truth, job)
         if job.event:
             self._done([job.event])
 

@@ -14,11 +14,13 @@ __all__ = ["FEED_SETTINGS", "MiB", "Settings", "adopt_recorded", "feed_record"]
 MiB = 1024 * 1024
 
 
-def _at_least(minimum: int) -> Any:
+def _at_least(minimum: int, maximum: int | None = None) -> Any:
     def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        plain = not isinstance(value, bool) and isinstance(value, int)
+        if not plain or value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
             raise ValidationError(
-                f"Settings.{attribute.name}", f"must be an integer >= {minimum}, got {show(value)}"
+                f"Settings.{attribute.name}", f"must be an integer {bound}, got {show(value)}"
             )
 
     return check
@@ -70,7 +72,7 @@ class Settings:
     cdn_base_urls: dict[str | None, str] = attrs.field(factory=dict, validator=_cdn)
     worker_id: int | None = attrs.field(default=None, validator=_worker_id)
     max_muted_words: int = attrs.field(default=200, validator=_at_least(0))
-    max_muted_phrase_length: int = attrs.field(default=100, validator=_at_least(1))
+    max_muted_phrase_length: int = attrs.field(default=100, validator=_at_least(1, 400))
 
 
 FEED_SETTINGS = ("celebrity_threshold", "max_feed_length", "active_window", "fanout_batch_size")

@@ -8,6 +8,7 @@ from typing import Any
 
 from socialfeed.errors import ValidationError, show
 from socialfeed.ids import MAX_ID
+from socialfeed.visibility import normalize_phrase
 
 __all__ = [
     "MAX_KEY",
@@ -15,6 +16,7 @@ __all__ = [
     "check_id",
     "check_key",
     "check_limit",
+    "check_phrase",
     "check_text",
     "is_blank",
     "is_media_id",
@@ -106,3 +108,24 @@ def check_text(value: Any, max_length: int, has_media: bool) -> str:
     except UnicodeEncodeError:
         raise ValidationError("text", "must be valid Unicode (it has a lone surrogate)") from None
     return text
+
+
+def check_phrase(value: Any, max_length: int) -> str:
+    """A muted phrase as it is stored and compared: NFKC, casefolded, stripped; a str, not blank,
+    at most ``max_length`` characters once normalised, no NUL, valid Unicode."""
+    if not isinstance(value, str):
+        raise ValidationError("phrase", f"must be a str, got {type(value).__name__}")
+    phrase = normalize_phrase(str.__str__(value)).strip()
+    if is_blank(phrase):
+        raise ValidationError("phrase", "must not be blank")
+    if len(phrase) > max_length:
+        raise ValidationError(
+            "phrase", f"has {len(phrase)} characters once normalised; the limit is {max_length}"
+        )
+    if "\x00" in phrase:
+        raise ValidationError("phrase", "must not contain NUL characters")
+    try:
+        phrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("phrase", "must be valid Unicode (it has a lone surrogate)") from None
+    return phrase

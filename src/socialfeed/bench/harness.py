@@ -169,7 +169,7 @@ def _workloads(only: set[str] | None, ctx: BenchContext) -> list[tuple[str, Call
         for wid, fn in module.WORKLOADS.items():
             if only is None or wid in only:
                 found.append((wid, fn))
-    return sorted(found, key=lambda item: int(item[0][1:]))
+    return sorted(found, key=lambda item: (int(item[0][1:].rstrip("F")), item[0]))
 
 
 def table(rows: Sequence[Row]) -> str:

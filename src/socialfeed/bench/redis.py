@@ -1,4 +1,5 @@
-"""W1-W6 (docs/performance.md) on the Redis feed cache, each beside its raw redis-py baseline.
+"""W1-W6 and W3F (docs/performance.md) on the Redis feed cache, each beside its raw redis-py
+baseline.
 
 Every workload flushes ``ctx.redis()`` (DB 13 by default) before and after it. The follow graph
 lives in a :class:`~socialfeed.backends.memory.MemoryStore`, so the figures measure the cache and
@@ -24,7 +25,7 @@ from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, t
 from socialfeed.ids import SnowflakeGenerator
 from socialfeed.testing.data import TEXT, zipf_graph
 
-__all__ = ["WORKLOADS", "w1", "w2", "w3", "w4", "w5", "w6"]
+__all__ = ["MUTED_WORDS", "WORKLOADS", "w1", "w2", "w3", "w3f", "w4", "w5", "w6"]
 
 _FEED_EMPTY = bytes(8)  # floor 0, no entries: a complete, empty feed
 
@@ -195,18 +196,19 @@ def w2(ctx: BenchContext) -> list[Row]:
     ]
 
 
-def w3(ctx: BenchContext) -> list[Row]:
-    """After W2: random get_feed(u, limit=20), hydrated, against ZREVRANGE + MGET."""
+def _reads(
+    ctx: BenchContext, wid: str
+) -> tuple[Any, list[int], Callable[[int], object], Callable[[Callable[[int], object]], Any]]:
+    """After W2 (run again if needed): the feed, the sampled readers (feeds warm, tweets hot),
+    the raw read (ZREVRANGE + MGET on W2's sorted sets, bodies by id), and ``measure(fn)``:
+    the median over ``ctx.repeats`` runs of ``fn`` over the sample, as ``(p50, p99)`` in us."""
     if not _W2_STATE:
         w2(ctx)
     sf, client, users = _W2_STATE["sf"], _W2_STATE["client"], _W2_STATE["users"]
     reads = 2_000 if ctx.quick else 10_000
     rng = random.Random(3)
     sample = [rng.randint(1, users) for _ in range(reads)]
-    ctx.progress("W3: warming up (tweets become hot)")
-    for u in set(sample):
-        sf.get_feed(u, limit=20)
-    # the raw baseline's data: its sorted-set feeds exist from W2; tweet bodies by id
+    ctx.progress(f"{wid}: warming up (tweets become hot)")
     pipe = client.pipeline(transaction=False)
     for u in set(sample):
         for t in sf.get_feed(u, limit=20).items:
@@ -217,26 +219,73 @@ def w3(ctx: BenchContext) -> list[Row]:
         ids = client.zrevrange(f"raw:feed:{u}", 0, 19)
         return client.mget([f"raw:tweet:{int(i)}" for i in ids])
 
-    def series(fn: Callable[[int], object]) -> Callable[[], list[float]]:
+    def measure(fn: Callable[[int], object]) -> tuple[float, float]:
         def once() -> list[float]:
             it = iter(sample)
             return timed(lambda: fn(next(it)), len(sample))
 
-        return once
+        runs = [once() for _ in range(ctx.repeats)]
+        p50 = statistics.median(percentile(s, 50) for s in runs)
+        return p50, statistics.median(percentile(s, 99) for s in runs)
 
-    ctx.progress("W3: reading")
-    ours = [series(lambda u: sf.get_feed(u, limit=20))() for _ in range(ctx.repeats)]
-    raw = [series(raw_read)() for _ in range(ctx.repeats)]
-    p50 = statistics.median(percentile(s, 50) for s in ours)
-    p99 = statistics.median(percentile(s, 99) for s in ours)
-    r50 = statistics.median(percentile(s, 50) for s in raw)
-    r99 = statistics.median(percentile(s, 99) for s in raw)
+    return sf, sample, raw_read, measure
+
+
+def _finish() -> None:
+    sf, client = _W2_STATE.pop("sf"), _W2_STATE.pop("client")
     sf.close()
     client.flushdb()
     _W2_STATE.clear()
+
+
+def w3(ctx: BenchContext) -> list[Row]:
+    """After W2: random get_feed(u, limit=20), hydrated, against ZREVRANGE + MGET."""
+    sf, _, raw_read, measure = _reads(ctx, "W3")
+    ctx.progress("W3: reading")
+    p50, p99 = measure(lambda u: sf.get_feed(u, limit=20))
+    r50, r99 = measure(raw_read)
+    _finish()
     return [
         Row("W3", "get_feed p50 us", p50, r50, "<= 0.8x raw", p50 <= 0.8 * r50),
         Row("W3", "get_feed p99 us", p99, r99, "<= 1.0x raw", p99 <= r99),
+    ]
+
+
+MUTED_WORDS = tuple(f"spoiler{n}" for n in range(10))
+"""W3F's muted words: none occurs in the bench's tweets, so they cost their match, not refills."""
+
+
+def w3f(ctx: BenchContext) -> list[Row]:
+    """W3 for readers who each block 50 users they do not follow, mute 50 random users (some
+    they follow: those tweets are hidden and pages refill) and mute 10 words, against the raw
+    unfiltered read and the same readers' unfiltered get_feed."""
+    sf, sample, raw_read, measure = _reads(ctx, "W3F")
+    users = _W2_STATE["users"]
+    ctx.progress("W3F: reading before the filters")
+    plain50, _ = measure(lambda u: sf.get_feed(u, limit=20))
+    rng = random.Random(5)
+    readers = sorted(set(sample))
+    ctx.progress(f"W3F: {len(readers):,} readers block 50, mute 50 and mute 10 words")
+    for u in readers:
+        following = set(sf.following(u, limit=1000).ids)
+        others = [v for v in rng.sample(range(1, users + 1), 120) if v != u]
+        for v in [v for v in others if v not in following][:50]:
+            sf.block(u, v)
+        for v in others[-50:]:
+            sf.mute(u, v)
+        for word in MUTED_WORDS:
+            sf.mute_word(u, word)
+    sf.drain(timeout=ctx.drain_timeout)
+    for u in readers:  # the pages the filters refill warm their tweets too
+        sf.get_feed(u, limit=20)
+    ctx.progress("W3F: reading")
+    p50, p99 = measure(lambda u: sf.get_feed(u, limit=20))
+    r50, r99 = measure(raw_read)
+    _finish()
+    return [
+        Row("W3F", "filtered get_feed p50 us", p50, r50, "<= 1.0x raw", p50 <= r50),
+        Row("W3F", "filtered get_feed p99 us", p99, r99, "<= 1.2x raw", p99 <= 1.2 * r99),
+        Row("W3F", "filtered vs unfiltered p50 us", p50, plain50, "-", None),
     ]
 
 
@@ -342,6 +391,7 @@ WORKLOADS: dict[str, Callable[[BenchContext], list[Row]]] = {
     "W1": w1,
     "W2": w2,
     "W3": w3,
+    "W3F": w3f,
     "W4": w4,
     "W5": w5,
     "W6": w6,

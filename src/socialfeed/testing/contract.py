@@ -28,6 +28,7 @@ from socialfeed.media import upload
 from socialfeed.models import Media, Tweet
 from socialfeed.testing.data import png_bytes
 from socialfeed.testing.deployment import DeploymentStoreTests
+from socialfeed.testing.social_store import SocialStoreTests
 
 __all__ = [
     "FeedCacheContract",
@@ -46,7 +47,7 @@ def _tweet(tweet_id: int, author: int, text: str = "hi", media: tuple[Media, ...
     return Tweet(tweet_id, author, text, T0 + timedelta(milliseconds=tweet_id % 10_000), media)
 
 
-class StoreContract(DeploymentStoreTests):
+class StoreContract(DeploymentStoreTests, SocialStoreTests):
     """A TweetStore + FollowGraph (fixture ``store``, empty)."""
 
     def test_tweets_round_trip(self, store: Any) -> None:

@@ -19,6 +19,7 @@ from socialfeed.interfaces import DurableTweetSupport, supports
 from socialfeed.settings import Settings
 from socialfeed.testing.data import png_bytes
 from socialfeed.testing.oracle import check_history, histories, page_all
+from socialfeed.testing.social_contract import SocialFeedContract
 
 __all__ = ["FeedContract"]
 
@@ -39,7 +40,7 @@ def _snapshot(sf: SocialFeed, users: range) -> _Snapshot:
     )
 
 
-class FeedContract:
+class FeedContract(SocialFeedContract):
     """The whole API end to end (fixture ``make_feed(strategy, settings)``)."""
 
     strategies = ("push", "pull", "hybrid")

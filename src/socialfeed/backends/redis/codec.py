@@ -7,7 +7,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from socialfeed.interfaces import BUILDING, ListKind
+from socialfeed.interfaces import BUILDING, ListKind, reference
 from socialfeed.models import Media, Tweet
 
 __all__ = [
@@ -60,30 +60,51 @@ def from_us(us: int) -> datetime:
 
 
 _BODY = struct.Struct(">BqqI")  # version, author id, created_at (us), length of the media JSON
-_VERSION = 1
+_SOCIAL = struct.Struct(">qqq")  # reply_to, reply_to_author_id, the original's id (0: none)
+_PLAIN, _WITH_SOCIAL = 1, 2  # versions: 2 carries the social fields after the header
 
 
 def encode_tweet(tweet: Tweet) -> bytes:
-    """A compact body for the hot-tweet cache (the id is in the key): a 21-byte header, the media
-    as JSON (only when there are some), then the UTF-8 text."""
+    """A compact body for the hot-tweet cache (the id is in the key): a 21-byte header, for a
+    reply or a repost 24 more bytes (``reply_to``, ``reply_to_author_id``, the original's id),
+    the media as JSON (only when there are some), then the UTF-8 text. A plain tweet's body is
+    the same as 0.2's, so caches written by either release read back."""
     media = b""
     if tweet.media:
         media = json.dumps(
             [[m.id, m.content_type, m.size] for m in tweet.media], separators=(",", ":")
         ).encode()
-    head = _BODY.pack(_VERSION, tweet.author_id, to_us(tweet.created_at), len(media))
+    social = (tweet.reply_to, tweet.reply_to_author_id, tweet.repost_of)
+    version = _PLAIN if social == (None, None, None) else _WITH_SOCIAL
+    head = _BODY.pack(version, tweet.author_id, to_us(tweet.created_at), len(media))
+    if version == _WITH_SOCIAL:
+        original = 0 if tweet.repost_of is None else tweet.repost_of.id
+        head += _SOCIAL.pack(tweet.reply_to or 0, tweet.reply_to_author_id or 0, original)
     return head + media + tweet.text.encode()
 
 
 def decode_tweet(tweet_id: int, raw: bytes) -> Tweet:
-    """The tweet of :func:`encode_tweet`."""
-    _, author_id, created, n = _BODY.unpack_from(raw)
+    """The tweet of :func:`encode_tweet` (a repost's original as a :func:`reference`)."""
+    version, author_id, created, n = _BODY.unpack_from(raw)
     start = _BODY.size
+    reply_to = reply_author = original = 0
+    if version == _WITH_SOCIAL:
+        reply_to, reply_author, original = _SOCIAL.unpack_from(raw, start)
+        start += _SOCIAL.size
     media: tuple[Media, ...] = ()
     if n:
         media = tuple(Media(m[0], m[1], m[2]) for m in json.loads(raw[start : start + n]))
     text = raw[start + n :].decode()
-    return Tweet(tweet_id, author_id, text, _EPOCH + timedelta(microseconds=created), media)
+    return Tweet(
+        tweet_id,
+        author_id,
+        text,
+        _EPOCH + timedelta(microseconds=created),
+        media,
+        reply_to or None,
+        reply_author or None,
+        reference(original) if original else None,
+    )
 
 
 class Keys:

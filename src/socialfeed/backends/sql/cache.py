@@ -65,7 +65,7 @@ def _kind(kind: ListKind) -> int:
 
 
 def _encode(t: Tweet) -> str:
-    """A hot tweet's body: ``[id, author, text, created_at, media]``, then (0.3) ``reply_to``,
+    """A hot tweet's body: ``[id, author, text, created_at, media]``, then ([0.2-S]) ``reply_to``,
     ``reply_to_author_id`` and the original's id of a repost (kept as a reference: see
     :func:`~socialfeed.interfaces.as_stored`)."""
     media = [[m.id, m.content_type, m.size] for m in t.media]

@@ -113,7 +113,7 @@ class StoreTables:
     """The store's tables: tweets, their media, follow edges and per-user counts (0.1), and what
     a safe deployment needs (0.2): the outbox of events, tombstones of deleted tweets,
     idempotency keys, worker-id leases, the deployment's settings and media references; and the
-    social rows (0.3): blocks and mutes, muted words, erasures under way."""
+    social rows ([0.2-S]): blocks and mutes, muted words, erasures under way."""
 
     metadata: MetaData
     meta: Table

@@ -1,16 +1,19 @@
-"""The read pipeline of every page of tweets (ARCHITECTURE.md): *skeleton* (a page of ids from
+"""The read pipeline of every page of items (ARCHITECTURE.md): *skeleton* (a page of ids from
 the strategy or the store) -> *hydrate* (ids to tweets in one batch, reposts' originals in the
 same batch) -> *filter* (:mod:`socialfeed.visibility`, with what the viewer's filters need
 fetched once per batch) -> *refill* (more skeleton until the page is full).
 
 A page asks its source for one item more than it returns, so ``next_cursor`` is ``None``
-exactly when no older (for replies: newer) item exists, however many the filters hide.
+exactly when no further item exists, however many the filters hide. The social rows (erasures,
+blocks, mutes, muted words) are read from the primary store, so that what a write hides is
+hidden at once even behind a lagging replica; tweets come through the hot-tweet cache and the
+(possibly replica) store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import attrs
@@ -18,16 +21,16 @@ import attrs
 from socialfeed.abilities import all_following
 from socialfeed.cursors import decode_cursor, encode_cursor
 from socialfeed.interfaces import Backends
-from socialfeed.models import FeedPage, MutedWord, Tweet
+from socialfeed.models import FeedPage, MutedWord, Tweet, UserPage
 from socialfeed.validation import check_limit
 from socialfeed.visibility import Viewer, erased, involved, matcher
 
 __all__ = ["PageKind", "Reader", "active_words"]
 
-PageKind = Literal["home", "timeline", "replies", "plain"]
-"""How a page is filtered: a home feed (rules 1-5, one item per original), a timeline or the
-replies for a viewer (rules 2, 4, 5; the timeline also one item per original), or nothing but
-liveness (``plain``: no viewer)."""
+PageKind = Literal["home", "timeline", "replies"]
+"""What a page lists: a home feed (rules 1-5, one item per original), an author's timeline or a
+tweet's replies (for a viewer, rules 2, 4 and 5; the timeline also one item per original).
+Replies page oldest first, the others newest first."""
 
 _MAX_BATCH = 800  # the most ids one refill asks for
 
@@ -36,7 +39,7 @@ def active_words(rows: Sequence[tuple[str, bool, int | None]], now: datetime) ->
     """The muted words of ``rows`` (a store's) that have not expired at ``now``."""
     now_ms = int(now.timestamp() * 1000)
     return [
-        MutedWord(p, w, None if e is None else datetime.fromtimestamp(e / 1000, now.tzinfo))
+        MutedWord(p, w, None if e is None else datetime.fromtimestamp(e / 1000, UTC))
         for p, w, e in rows
         if e is None or e > now_ms
     ]
@@ -44,9 +47,13 @@ def active_words(rows: Sequence[tuple[str, bool, int | None]], now: datetime) ->
 
 @attrs.define
 class Reader:
-    """Pages of tweets for the facade, read through the cache and the (possibly replica) store."""
+    """Pages of items for the facade, read through the cache and the store."""
 
     b: Backends
+
+    def erasures(self) -> dict[int, int]:
+        """The erasures under way (user id -> watermark), as the primary knows them."""
+        return self.b.truth.store.erasures()
 
     # hydrate
     def _load(self, ids: Sequence[int]) -> dict[int, Tweet]:
@@ -82,10 +89,25 @@ class Reader:
             out[i] = t
         return out
 
+    def live(self, tweet_id: int, erasures: dict[int, int] | None = None) -> Tweet | None:
+        """The live item ``tweet_id`` (a repost with its original), or ``None``."""
+        found = self.hydrate([tweet_id], self.erasures() if erasures is None else erasures)
+        return found.get(tweet_id)
+
     # filter
-    def words(self, user_id: int) -> list[MutedWord]:
-        """The user's active muted words."""
-        return active_words(self.b.store.muted_word_rows(user_id), self.b.now())
+    def words(self, user_id: int, erasures: dict[int, int]) -> list[MutedWord]:
+        """The user's active muted words (none while the user is being erased)."""
+        if user_id in erasures:
+            return []
+        return active_words(self.b.truth.store.muted_word_rows(user_id), self.b.now())
+
+    def hidden(self, user_id: int, others: set[int], erasures: dict[int, int]) -> set[int]:
+        """The users among ``others`` that ``user_id`` blocks, is blocked by or mutes; relations
+        of users being erased do not count: they are on their way out."""
+        others = others - {user_id} - erasures.keys()
+        if not others or user_id in erasures:
+            return set()
+        return {o for _, o in self.b.truth.store.relations_among(user_id, sorted(others))}
 
     def viewer(
         self,
@@ -96,59 +118,54 @@ class Reader:
         ask_follows: bool,
     ) -> Viewer:
         """What the filters need for ``items``: one ``relations_among`` and, for a home feed
-        (``ask_follows``), one ``edges_among``. Relations and edges of users being erased do not
-        count: they are on their way out."""
+        (``ask_follows``), one ``edges_among``. Edges of users being erased do not count."""
         others = {u for x in items for u in involved(x)} - {user_id} - erasures.keys()
-        hidden = (
-            {o for _, o in self.b.store.relations_among(user_id, sorted(others))}
-            if others and user_id not in erasures
-            else set()
-        )
         followed: set[int] = set()
         if ask_follows and others and user_id not in erasures:
             pairs = [(user_id, o) for o in sorted(others)]
             followed = {e for _, e in self.b.graph.edges_among(pairs)}
         return Viewer(
             user_id,
-            frozenset(hidden),
+            frozenset(self.hidden(user_id, others, erasures)),
             frozenset(followed),
             matcher((w.phrase, w.whole_word) for w in words),
         )
 
-    def _earlier(self, viewer: Viewer, reposts: Sequence[Tweet], erasures: dict[int, int]) -> set[int]:
-        """The reposts among ``reposts`` (candidates whose original is not) that an earlier
-        candidate repost of the same original, by someone the viewer follows, hides."""
-        authors = [viewer.user_id, *all_following(self.b.graph, viewer.user_id)]
-        authors = [a for a in authors if a not in erasures or a == viewer.user_id]
-        found = self.b.store.reposts_by([x.original.id for x in reposts], authors)
-        others = sorted({a for _, a, _ in found} - {viewer.user_id})
-        hidden = {o for _, o in self.b.store.relations_among(viewer.user_id, others)} if others else set()
-        by_original: dict[int, list[int]] = {}
+    def _earlier(
+        self, viewer: Viewer, reposts: Sequence[Tweet], erasures: dict[int, int]
+    ) -> set[int]:
+        """The reposts among ``reposts`` (candidates whose original is not one) that an earlier
+        candidate repost of the same original hides: one by the viewer or by someone the viewer
+        follows, not hidden from them, not erased."""
+        user_id = viewer.user_id
+        followed = [] if user_id in erasures else all_following(self.b.graph, user_id)
+        authors = [user_id, *(a for a in followed if a not in erasures)]
+        found = self.b.truth.store.reposts_by([x.original.id for x in reposts], authors)
+        hidden = self.hidden(user_id, {a for _, a, _ in found}, erasures)
+        first: dict[int, int] = {}
         for repost_id, author, original in found:
             if author not in hidden and not (author in erasures and repost_id < erasures[author]):
-                by_original.setdefault(original, []).append(repost_id)
-        return {
-            x.id
-            for x in reposts
-            if any(r < x.id for r in by_original.get(x.original.id, ()))
-        }
+                first[original] = min(repost_id, first.get(original, repost_id))
+        return {x.id for x in reposts if first.get(x.original.id, x.id) < x.id}
 
     def home_items(
-        self, user_id: int, items: Sequence[Tweet], erasures: dict[int, int], words: Sequence[MutedWord]
+        self,
+        user_id: int,
+        items: Sequence[Tweet],
+        erasures: dict[int, int],
+        words: Sequence[MutedWord],
     ) -> list[Tweet]:
         """The candidates of ``home(user_id)`` among ``items``, one item per original (the
-        earliest appearance)."""
+        earliest appearance: the original itself when it is a candidate)."""
         if user_id in erasures:  # the user follows no one any more
             items = [x for x in items if x.author_id == user_id]
         viewer = self.viewer(user_id, items, erasures, words, ask_follows=True)
         shown = [x for x in items if viewer.candidate(x)]
-        reposts = [x for x in shown if x.repost_of is not None and not viewer.candidate(x.original)]
-        later = self._earlier(viewer, reposts, erasures) if reposts else set()
-        return [
-            x
-            for x in shown
-            if x.id not in later and (x.repost_of is None or not viewer.candidate(x.original))
-        ]
+        reposts = [x for x in shown if x.repost_of is not None]
+        behind = {x.id for x in reposts if viewer.candidate(x.original)}
+        rest = [x for x in reposts if x.id not in behind]
+        later = behind | (self._earlier(viewer, rest, erasures) if rest else set())
+        return [x for x in shown if x.id not in later]
 
     def viewer_items(
         self,
@@ -179,12 +196,12 @@ class Reader:
         viewer_id: int | None = None,
     ) -> FeedPage:
         """A full page of items from ``fetch(position, n)`` (ids past ``position``, in page
-        order), hydrated and filtered for ``kind``."""
+        order), hydrated and, with a viewer, filtered for ``kind``."""
         limit = check_limit(limit)
-        cursor_kind = "replies" if kind == "replies" or (kind == "plain" and viewer_id) else "tweets"
+        cursor_kind = "replies" if kind == "replies" else "tweets"
         position = decode_cursor(cursor_kind, cursor)
-        erasures = self.b.store.erasures()
-        words = self.words(viewer_id) if viewer_id is not None and kind != "plain" else []
+        erasures = self.erasures()
+        words = self.words(viewer_id, erasures) if viewer_id is not None else []
         out: list[Tweet] = []
         n = limit + 1
         while len(out) <= limit:
@@ -194,9 +211,9 @@ class Reader:
             position = ids[-1]
             tweets = self.hydrate(ids, erasures)
             items = [tweets[i] for i in ids if i in tweets]
-            if kind == "home" and viewer_id is not None:
+            if viewer_id is not None and kind == "home":
                 items = self.home_items(viewer_id, items, erasures, words)
-            elif kind != "plain" and viewer_id is not None:
+            elif viewer_id is not None:
                 items = self.viewer_items(kind, viewer_id, items, erasures, words)
             out.extend(items)
             if len(ids) < n:
@@ -205,3 +222,29 @@ class Reader:
         more = len(out) > limit
         out = out[:limit]
         return FeedPage(tuple(out), encode_cursor(cursor_kind, out[-1].id) if more else None)
+
+    def users(
+        self,
+        fetch: Callable[[int | None, int], list[int]],
+        limit: int,
+        cursor: str | None,
+        maximum: int,
+    ) -> UserPage:
+        """A full page of user ids from ``fetch(after, n)`` (ascending), leaving out users being
+        erased (their edges and relations are on their way out)."""
+        limit = check_limit(limit, maximum)
+        after = decode_cursor("users", cursor)
+        erasures = self.erasures()
+        out: list[int] = []
+        n = limit + 1
+        while len(out) <= limit:
+            ids = fetch(after, n)
+            if not ids:
+                break
+            after = ids[-1]
+            out.extend(i for i in ids if i not in erasures)
+            if len(ids) < n:
+                break
+        more = len(out) > limit
+        out = out[:limit]
+        return UserPage(tuple(out), encode_cursor("users", out[-1]) if more else None)
