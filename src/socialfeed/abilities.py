@@ -144,25 +144,28 @@ class _StoreDefaults(_Adapter, MemoryOutbox, MemorySocial):
         self.write_delete = indexed_delete  # type: ignore[method-assign]
 
     def drop_edges(self, user_id: int, limit: int) -> list[tuple[int, int, int]]:
-        """The erased user's edges, removed one by one through the graph."""
-        if user_id not in self.erasures():
-            return []
-        graph = self.graph
-        edges = [(f, user_id) for f in graph.followers(user_id, None, limit)]
-        edges += [(user_id, e) for e in graph.following(user_id, None, limit - len(edges))]
-        return [(f, e, graph.remove_follow(f, e) or 0) for f, e in edges]
+        """The erased user's edges, removed one by one through the graph (holding the erasure
+        records' lock, so the erasure cannot end half way)."""
+        with self._social_lock:
+            if user_id not in self.erasures():
+                return []
+            graph = self.graph
+            edges = [(f, user_id) for f in graph.followers(user_id, None, limit)]
+            edges += [(user_id, e) for e in graph.following(user_id, None, limit - len(edges))]
+            return [(f, e, graph.remove_follow(f, e) or 0) for f, e in edges]
 
     def drop_tweets(self, user_id: int, tweet_ids: Sequence[int]) -> None:
         """The erased user's tweets, deleted (a core store keeps no way to remove a row)."""
         store: TweetStore = self.inner
-        watermark = self.erasures().get(user_id, 0)
-        for tweet in store.get_tweets([i for i in tweet_ids if i < watermark]).values():
-            if tweet.author_id == user_id and store.mark_deleted(tweet.id) is not None:
-                self.unindex(tweet)
+        with self._social_lock:
+            watermark = self.erasures().get(user_id, 0)
+            for tweet in store.get_tweets([i for i in tweet_ids if i < watermark]).values():
+                if tweet.author_id == user_id and store.mark_deleted(tweet.id) is not None:
+                    self.unindex(tweet)
 
-    def end_erasure(self, user_id: int) -> None:
-        """Forget the erasure record."""
-        self.end_social_erasure(user_id)
+    def end_erasure(self, user_id: int, watermark: int) -> None:
+        """Forget the erasure record, if it has ``watermark``."""
+        self.end_social_erasure(user_id, watermark)
 
     def write_tweet(self, tweet: Tweet, event: int, idempotency_key: str | None) -> Tweet:
         """``put_tweet``, the event in this process, the key in this process."""

@@ -4,7 +4,9 @@
 ``delete_user`` itself only records the erasure (a watermark: every item of the user with a
 smaller id is hidden at once, see :func:`socialfeed.visibility.erased`). :func:`erase` then
 removes the rows in bounded steps, each one atomic with a check that the erasure is still under
-way, so a job delivered twice, or run beside the facade finishing it inline, does no harm:
+way, so a job delivered twice, or run beside the facade finishing it inline, does no harm; a
+second ``delete_user`` before the first is done raises the watermark, and only the job with the
+watermark under way ends the erasure:
 
 1. the follow edges on either side (an unfollow of a celebrity may demote them: the strategy's
    unfollow job is applied for each edge the user followed);
@@ -26,6 +28,8 @@ _BATCH = 1000
 def erase(b: Backends, strategy: FeedStrategy, job: Erase) -> None:
     """Remove every row of ``job.user_id`` below ``job.watermark`` from ``b`` (the primary)."""
     store, user = b.store, job.user_id
+    if store.erasures().get(user) != job.watermark:
+        return  # done already, or a later erasure (with a job of its own) took it over
     while edges := store.drop_edges(user, _BATCH):
         unfollows = [
             strategy.job_for(b.settings, Event(0, "unfollow", user, followee, count))
@@ -44,4 +48,4 @@ def erase(b: Backends, strategy: FeedStrategy, job: Erase) -> None:
         before = ids[-1]
     b.cache.reset("feed", user)
     b.cache.reset("celebrity", user)
-    store.end_erasure(user)
+    store.end_erasure(user, job.watermark)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 import attrs
 
@@ -33,6 +33,7 @@ tweet's replies (for a viewer, rules 2, 4 and 5; the timeline also one item per 
 Replies page oldest first, the others newest first."""
 
 _MAX_BATCH = 800  # the most ids one refill asks for
+_T = TypeVar("_T")
 
 
 def active_words(rows: Sequence[tuple[str, bool, int | None]], now: datetime) -> list[MutedWord]:
@@ -199,28 +200,19 @@ class Reader:
         order), hydrated and, with a viewer, filtered for ``kind``."""
         limit = check_limit(limit)
         cursor_kind = "replies" if kind == "replies" else "tweets"
-        position = decode_cursor(cursor_kind, cursor)
         erasures = self.erasures()
         words = self.words(viewer_id, erasures) if viewer_id is not None else []
-        out: list[Tweet] = []
-        n = limit + 1
-        while len(out) <= limit:
-            ids = fetch(position, n)
-            if not ids:
-                break
-            position = ids[-1]
+
+        def keep(ids: list[int]) -> list[Tweet]:
             tweets = self.hydrate(ids, erasures)
             items = [tweets[i] for i in ids if i in tweets]
             if viewer_id is not None and kind == "home":
-                items = self.home_items(viewer_id, items, erasures, words)
-            elif viewer_id is not None:
-                items = self.viewer_items(kind, viewer_id, items, erasures, words)
-            out.extend(items)
-            if len(ids) < n:
-                break
-            n = min(max(2 * n, limit + 1 - len(out)), _MAX_BATCH)
-        more = len(out) > limit
-        out = out[:limit]
+                return self.home_items(viewer_id, items, erasures, words)
+            if viewer_id is not None:
+                return self.viewer_items(kind, viewer_id, items, erasures, words)
+            return items
+
+        out, more = _fill(fetch, decode_cursor(cursor_kind, cursor), limit, keep)
         return FeedPage(tuple(out), encode_cursor(cursor_kind, out[-1].id) if more else None)
 
     def users(
@@ -233,18 +225,34 @@ class Reader:
         """A full page of user ids from ``fetch(after, n)`` (ascending), leaving out users being
         erased (their edges and relations are on their way out)."""
         limit = check_limit(limit, maximum)
-        after = decode_cursor("users", cursor)
         erasures = self.erasures()
-        out: list[int] = []
-        n = limit + 1
-        while len(out) <= limit:
-            ids = fetch(after, n)
-            if not ids:
-                break
-            after = ids[-1]
-            out.extend(i for i in ids if i not in erasures)
-            if len(ids) < n:
-                break
-        more = len(out) > limit
-        out = out[:limit]
+        out, more = _fill(
+            fetch,
+            decode_cursor("users", cursor),
+            limit,
+            lambda ids: [i for i in ids if i not in erasures],
+        )
         return UserPage(tuple(out), encode_cursor("users", out[-1]) if more else None)
+
+
+def _fill(
+    fetch: Callable[[int | None, int], list[int]],
+    position: int | None,
+    limit: int,
+    keep: Callable[[list[int]], Sequence[_T]],
+) -> tuple[list[_T], bool]:
+    """Refill: what ``keep`` keeps of batches of ids from ``fetch(position, n)`` (one id more
+    than the page needs, then twice as many each time, up to :data:`_MAX_BATCH`) until the page
+    is full or the source ends; the page, and whether another item exists."""
+    out: list[_T] = []
+    n = limit + 1
+    while len(out) <= limit:
+        ids = fetch(position, n)
+        if not ids:
+            break
+        position = ids[-1]
+        out.extend(keep(ids))
+        if len(ids) < n:
+            break
+        n = min(max(2 * n, limit + 1 - len(out)), _MAX_BATCH)
+    return out[:limit], len(out) > limit

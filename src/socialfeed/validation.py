@@ -101,12 +101,17 @@ def check_text(value: Any, max_length: int, has_media: bool) -> str:
         raise ValidationError("text", f"is {len(text)} characters long; the limit is {max_length}")
     if not has_media and is_blank(text):
         raise ValidationError("text", "must not be blank unless the tweet has media")
+    return _storable("text", text)
+
+
+def _storable(field: str, text: str) -> str:
+    """``text`` if every backend can store it: no NUL, valid Unicode."""
     if "\x00" in text:
-        raise ValidationError("text", "must not contain NUL characters")
+        raise ValidationError(field, "must not contain NUL characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError("text", "must be valid Unicode (it has a lone surrogate)") from None
+        raise ValidationError(field, "must be valid Unicode (it has a lone surrogate)") from None
     return text
 
 
@@ -122,10 +127,4 @@ def check_phrase(value: Any, max_length: int) -> str:
         raise ValidationError(
             "phrase", f"has {len(phrase)} characters once normalised; the limit is {max_length}"
         )
-    if "\x00" in phrase:
-        raise ValidationError("phrase", "must not contain NUL characters")
-    try:
-        phrase.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("phrase", "must be valid Unicode (it has a lone surrogate)") from None
-    return phrase
+    return _storable("phrase", phrase)

@@ -191,7 +191,7 @@ def test_a_0_2_store_is_upgraded_to_0_3(database_0_2: str) -> None:
         assert store.reply_ids(1001, None, 5) == [1003]
         assert store.set_relation("block", 1, 2, True)
         store.begin_erasure(1, 2000, 0)
-        store.end_erasure(1)
+        store.end_erasure(1, 2000)
         assert store.deleted_authors([1000]) == {}
         with store.db.primary.connect() as conn:
             revision = conn.execute(text(f"SELECT version_num FROM {version_table('socialfeed_')}"))

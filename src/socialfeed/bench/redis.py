@@ -197,7 +197,7 @@ def w2(ctx: BenchContext) -> list[Row]:
 
 
 def _reads(
-    ctx: BenchContext, wid: str
+    ctx: BenchContext, wid: str, reads: int
 ) -> tuple[Any, list[int], Callable[[int], object], Callable[[Callable[[int], object]], Any]]:
     """After W2 (run again if needed): the feed, the sampled readers (feeds warm, tweets hot),
     the raw read (ZREVRANGE + MGET on W2's sorted sets, bodies by id), and ``measure(fn)``:
@@ -205,7 +205,6 @@ def _reads(
     if not _W2_STATE:
         w2(ctx)
     sf, client, users = _W2_STATE["sf"], _W2_STATE["client"], _W2_STATE["users"]
-    reads = 2_000 if ctx.quick else 10_000
     rng = random.Random(3)
     sample = [rng.randint(1, users) for _ in range(reads)]
     ctx.progress(f"{wid}: warming up (tweets become hot)")
@@ -240,7 +239,7 @@ def _finish() -> None:
 
 def w3(ctx: BenchContext) -> list[Row]:
     """After W2: random get_feed(u, limit=20), hydrated, against ZREVRANGE + MGET."""
-    sf, _, raw_read, measure = _reads(ctx, "W3")
+    sf, _, raw_read, measure = _reads(ctx, "W3", 2_000 if ctx.quick else 10_000)
     ctx.progress("W3: reading")
     p50, p99 = measure(lambda u: sf.get_feed(u, limit=20))
     r50, r99 = measure(raw_read)
@@ -259,7 +258,7 @@ def w3f(ctx: BenchContext) -> list[Row]:
     """W3 for readers who each block 50 users they do not follow, mute 50 random users (some
     they follow: those tweets are hidden and pages refill) and mute 10 words, against the raw
     unfiltered read and the same readers' unfiltered get_feed."""
-    sf, sample, raw_read, measure = _reads(ctx, "W3F")
+    sf, sample, raw_read, measure = _reads(ctx, "W3F", 300 if ctx.quick else 10_000)
     users = _W2_STATE["users"]
     ctx.progress("W3F: reading before the filters")
     plain50, _ = measure(lambda u: sf.get_feed(u, limit=20))

@@ -101,5 +101,7 @@ class SocialStore(Protocol):
         """While the user's erasure is under way, remove the rows of these tweets of theirs
         (below the watermark), their media references and idempotency keys."""
 
-    def end_erasure(self, user_id: int) -> None:
-        """Remove the user's tombstones below the watermark, then the erasure record."""
+    def end_erasure(self, user_id: int, watermark: int) -> None:
+        """If the user's erasure under way has this ``watermark``, remove their tombstones below
+        it, then the erasure record; else do nothing (a stale job must not end a later
+        erasure)."""

@@ -173,7 +173,7 @@ class SocialStoreTests:
         assert s.drop_edges(1, 10) == []
         assert s.drop_relations(1, 10) == 0
         s.drop_tweets(1, [10])
-        s.end_erasure(1)
+        s.end_erasure(1, 1000)
         assert g.followers(1, None, 10) == [3] and g.following(1, None, 10) == [2]
         assert s.get_tweets([10]) == {10: _tweet(10, 1)}
         assert s.relations("block", 1, None, 10) == [4]
@@ -244,7 +244,9 @@ class SocialStoreTests:
         assert s.media_in_use([PHOTO.id, SHARED.id]) == {SHARED.id}
         assert s.reposts_by([30], [1]) == []
         assert s.author_tweet_ids(1, None, 10) == [2000]
-        s.end_erasure(1)
+        s.end_erasure(1, 999)  # not this erasure's watermark: a stale job ends nothing
+        assert s.erasures() == {1: 1000}
+        s.end_erasure(1, 1000)
         assert s.erasures() == {}
         s.drop_tweets(1, [2000])  # the erasure is over
         assert s.get_tweets([2000]) == {2000: _tweet(2000, 1)}

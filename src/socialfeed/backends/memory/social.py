@@ -184,7 +184,10 @@ class MemorySocial:
                     del index[user_id]
             return dropped
 
-    def end_social_erasure(self, user_id: int) -> int | None:
-        """Remove the erasure record; return its watermark (``None`` if there was none)."""
+    def end_social_erasure(self, user_id: int, watermark: int) -> bool:
+        """Remove the erasure record if it has ``watermark``; whether it did."""
         with self._social_lock:
-            return self._erasures.pop(user_id, None)
+            if self._erasures.get(user_id) != watermark:
+                return False
+            del self._erasures[user_id]
+            return True

@@ -214,14 +214,14 @@ class MemoryStore(MemoryOutbox, MemorySocial):
                 if i < watermark and (t := self._tweets.get(i)) and t.author_id == user_id:
                     self._forget(i)
 
-    def end_erasure(self, user_id: int) -> None:
-        """Remove the user's tombstones below the watermark and the erasure record."""
+    def end_erasure(self, user_id: int, watermark: int) -> None:
+        """If the erasure under way has ``watermark``: remove the user's tombstones below it and
+        the erasure record."""
         with self._lock:
-            watermark = self.erasures().get(user_id, 0)
-            gone = [i for i, a in self._deleted.items() if a == user_id and i < watermark]
-            for i in gone:
-                del self._deleted[i]
-            self.end_social_erasure(user_id)
+            if self.end_social_erasure(user_id, watermark):
+                gone = [i for i, a in self._deleted.items() if a == user_id and i < watermark]
+                for i in gone:
+                    del self._deleted[i]
 
     # FollowGraph
     def add_follow(self, follower_id: int, followee_id: int) -> int | None:

@@ -248,14 +248,14 @@ class ShardedSocialMixin:
 
         self._nested([0, home], fn, [user_id])
 
-    def end_erasure(self, user_id: int) -> None:
-        """Remove the user's tombstones below the watermark (on their shard), then the erasure
-        record (on the first)."""
+    def end_erasure(self, user_id: int, watermark: int) -> None:
+        """If the erasure under way has ``watermark``: remove the user's tombstones below it (on
+        their shard), then the erasure record (on the first)."""
         home = self.shard_index(user_id)
 
         def fn(txs: dict[int, Tx]) -> None:
             w = self._ss(0).erasure(txs[0], user_id)
-            if w is None:
+            if w != watermark:
                 return
             self._ss(home).finish(txs[home], user_id, w, erasure=home == 0, user=True)
             if home != 0:

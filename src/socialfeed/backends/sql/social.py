@@ -453,14 +453,14 @@ class SocialMixin:
         if tweet_ids:
             self.db.write(fn, idempotent=False, users=[user_id], tweets=list(tweet_ids))
 
-    def end_erasure(self, user_id: int) -> None:
-        """Remove the user's tombstones below the watermark (and their emptied count row), then
-        the erasure record, in one transaction."""
+    def end_erasure(self, user_id: int, watermark: int) -> None:
+        """If the erasure under way has ``watermark``: remove the user's tombstones below it
+        (and their emptied count row), then the erasure record, in one transaction."""
         ss = self.social_statements
 
         def fn(tx: Tx) -> None:
             w = ss.erasure(tx, user_id)
-            if w is not None:
+            if w == watermark:
                 ss.finish(tx, user_id, w, erasure=True, user=True)
 
         self.db.write(fn, users=[user_id])
