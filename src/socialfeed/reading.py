@@ -23,7 +23,7 @@ from socialfeed.cursors import decode_cursor, encode_cursor
 from socialfeed.interfaces import Backends
 from socialfeed.models import FeedPage, MutedWord, Tweet, UserPage
 from socialfeed.validation import check_limit
-from socialfeed.visibility import Viewer, erased, involved, matcher
+from socialfeed.visibility import Viewer, erased, matcher
 
 __all__ = ["PageKind", "Reader", "active_words"]
 
@@ -120,7 +120,7 @@ class Reader:
     ) -> Viewer:
         """What the filters need for ``items``: one ``relations_among`` and, for a home feed
         (``ask_follows``), one ``edges_among``. Edges of users being erased do not count."""
-        others = {u for x in items for u in involved(x)} - {user_id} - erasures.keys()
+        others = _involved(items) - {user_id} - erasures.keys()
         followed: set[int] = set()
         if ask_follows and others and user_id not in erasures:
             pairs = [(user_id, o) for o in sorted(others)]
@@ -233,6 +233,17 @@ class Reader:
             lambda ids: [i for i in ids if i not in erasures],
         )
         return UserPage(tuple(out), encode_cursor("users", out[-1]) if more else None)
+
+
+def _involved(items: Sequence[Tweet]) -> set[int]:
+    """Everyone :func:`~socialfeed.visibility.involved` in any of ``items``."""
+    users = {x.author_id for x in items}
+    for x in items:
+        original = x.repost_of or x
+        users.add(original.author_id)
+        if original.reply_to_author_id is not None:
+            users.add(original.reply_to_author_id)
+    return users
 
 
 def _fill(

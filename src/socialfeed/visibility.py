@@ -79,7 +79,7 @@ class Viewer:
 
     def muted(self, item: Tweet) -> bool:
         """Rule 5: a muted word matches the original's text (the viewer's own text never)."""
-        original = item.original
+        original = item.repost_of or item
         if self.words is None or original.author_id == self.user_id:
             return False
         return self.words.search(normalize_phrase(original.text)) is not None
@@ -87,15 +87,24 @@ class Viewer:
     def allows(self, item: Tweet) -> bool:
         """Rules 4 and 5 (what ``replies`` and ``user_timeline`` apply for a viewer; rule 2 is
         hydration's)."""
-        return not (involved(item) - {self.user_id}) & self.hidden and not self.muted(item)
+        hidden, me = self.hidden, self.user_id
+        if hidden:
+            original = item.repost_of or item
+            for other in (item.author_id, original.author_id, original.reply_to_author_id):
+                if other != me and other in hidden:
+                    return False
+        return self.words is None or not self.muted(item)
 
     def replies_shown(self, item: Tweet) -> bool:
         """Rule 3 (for a reply that is not a repost)."""
-        if item.repost_of is not None or item.reply_to_author_id is None:
-            return True
         target = item.reply_to_author_id
+        if target is None or item.repost_of is not None:
+            return True
         return target == item.author_id or self.follows(target)
 
     def candidate(self, item: Tweet) -> bool:
         """Rules 1, 3, 4 and 5: whether a live item is a candidate for the viewer's home feed."""
-        return self.follows(item.author_id) and self.replies_shown(item) and self.allows(item)
+        author = item.author_id
+        if author != self.user_id and author not in self.followed:
+            return False
+        return self.replies_shown(item) and self.allows(item)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sortedcontainers import SortedKeyList, SortedList
+from sortedcontainers import SortedKeyList, SortedSet
 
 from socialfeed.backends.memory.outbox import MemoryOutbox
 from socialfeed.backends.memory.social import MemorySocial
@@ -44,8 +44,8 @@ class MemoryStore(MemoryOutbox, MemorySocial):
         self._media_claims: dict[str, float] = {}  # media id -> monotonic claim expiry
         self._tweets: dict[int, Tweet] = {}
         self._by_author: defaultdict[int, Any] = defaultdict(newest_first)
-        self._followers: defaultdict[int, Any] = defaultdict(SortedList)
-        self._following: defaultdict[int, Any] = defaultdict(SortedList)
+        self._followers: defaultdict[int, Any] = defaultdict(SortedSet)
+        self._following: defaultdict[int, Any] = defaultdict(SortedSet)
         self._media_refs: defaultdict[str, int] = defaultdict(int)
         # min_followers -> users with at least that many followers, kept up to date on every
         # follow once a threshold has been asked for (celebrities are few: reads stay cheap).
@@ -297,7 +297,7 @@ class MemoryStore(MemoryOutbox, MemorySocial):
         """The ``(follower, followee)`` pairs that are edges."""
         with self._lock:
             following = self._following
-            return {(f, e) for f, e in pairs if (ids := following.get(f)) and e in ids}
+            return {(f, e) for f, e in pairs if (ids := following.get(f)) is not None and e in ids}
 
     def with_min_followers(self, user_ids: Sequence[int], min_followers: int) -> set[int]:
         """The ``user_ids`` with at least ``min_followers`` followers."""
