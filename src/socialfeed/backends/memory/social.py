@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sortedcontainers import SortedList
+from sortedcontainers import SortedList, SortedSet
 
 from socialfeed.interfaces import Event, Relation, RelationKind
 from socialfeed.models import Tweet
@@ -32,8 +32,8 @@ class MemorySocial:
         self._record = record
         self._social_lock = threading.RLock()
         self._out: dict[RelationKind, defaultdict[int, Any]] = {
-            "block": defaultdict(SortedList),
-            "mute": defaultdict(SortedList),
+            "block": defaultdict(SortedSet),
+            "mute": defaultdict(SortedSet),
         }
         self._in: dict[RelationKind, defaultdict[int, set[int]]] = {
             "block": defaultdict(set),
