@@ -57,7 +57,6 @@ _STRATEGIES: dict[str, Callable[[], FeedStrategy]] = {
 }
 _DEFAULT_WORKERS = {"inline": 0, "thread": 4}
 _DEFAULT_STRATEGY = "hybrid"
-_MAX_USER_PAGE = 1000
 _MINT_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
@@ -298,11 +297,7 @@ class SocialFeed(SocialCalls):
         cursor: str | None,
     ) -> UserPage:
         user_id = check_id("user_id", user_id)
-        if user_id in self._reader.erasures():  # follows no one, followed by no one
-            return self._reader.users(lambda after, n: [], limit, cursor, _MAX_USER_PAGE)
-        return self._reader.users(
-            lambda after, n: fetch(user_id, after, n), limit, cursor, _MAX_USER_PAGE
-        )
+        return self._reader.users(fetch, user_id, limit, cursor)
 
     def followers(self, user_id: int, limit: int = 100, cursor: str | None = None) -> UserPage:
         """A page of the user's followers, by ascending user id."""

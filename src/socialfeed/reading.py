@@ -33,6 +33,7 @@ tweet's replies (for a viewer, rules 2, 4 and 5; the timeline also one item per 
 Replies page oldest first, the others newest first."""
 
 _MAX_BATCH = 800  # the most ids one refill asks for
+_MAX_USER_PAGE = 1000  # the largest page of user ids
 _T = TypeVar("_T")
 
 
@@ -217,17 +218,18 @@ class Reader:
 
     def users(
         self,
-        fetch: Callable[[int | None, int], list[int]],
+        fetch: Callable[[int, int | None, int], list[int]],
+        user_id: int,
         limit: int,
         cursor: str | None,
-        maximum: int,
     ) -> UserPage:
-        """A full page of user ids from ``fetch(after, n)`` (ascending), leaving out users being
-        erased (their edges and relations are on their way out)."""
-        limit = check_limit(limit, maximum)
+        """A full page of the user ids ``fetch(user_id, after, n)`` lists (ascending), leaving
+        out users being erased (their edges and relations are on their way out); empty while
+        ``user_id`` itself is."""
+        limit = check_limit(limit, _MAX_USER_PAGE)
         erasures = self.erasures()
         out, more = _fill(
-            fetch,
+            lambda after, n: [] if user_id in erasures else fetch(user_id, after, n),
             decode_cursor("users", cursor),
             limit,
             lambda ids: [i for i in ids if i not in erasures],

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SocialCalls", "check_pair"]
 
-_MAX_USER_PAGE = 1000
-
 
 def check_pair(user_id: object, target_id: object, what: str) -> tuple[int, int]:
     """The ids of a block or mute; acting on yourself is a :class:`ValidationError`."""
@@ -161,12 +159,12 @@ class SocialCalls:
     def _relations_page(
         self, kind: Literal["block", "mute"], user_id: int, limit: int, cursor: str | None
     ) -> UserPage:
-        user_id = check_id("user_id", user_id)
         store = self._b.truth.store
-        if user_id in self._reader.erasures():
-            return self._reader.users(lambda after, n: [], limit, cursor, _MAX_USER_PAGE)
         return self._reader.users(
-            lambda after, n: store.relations(kind, user_id, after, n), limit, cursor, _MAX_USER_PAGE
+            lambda user, after, n: store.relations(kind, user, after, n),
+            check_id("user_id", user_id),
+            limit,
+            cursor,
         )
 
     def blocks(self, user_id: int, limit: int = 100, cursor: str | None = None) -> UserPage:
