@@ -30,6 +30,7 @@ from socialfeed_lite import LiteStore  # noqa: E402
 pytestmark = pytest.mark.sqlite
 
 
+# --8<-- [start:suites]
 @pytest.fixture(params=["memory", "file"])
 def lite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiteStore]:
     store = LiteStore(":memory:" if request.param == "memory" else str(tmp_path / "feed.db"))
@@ -51,6 +52,9 @@ class TestLiteFeed(FeedContract):
         return lambda strategy, settings: socialfeed.connect(
             store=LiteStore(), queue="thread", strategy=strategy, settings=settings
         )
+
+
+# --8<-- [end:suites]
 
 
 def test_it_is_a_store_and_a_graph_with_one_ability(lite: LiteStore) -> None:
