@@ -45,6 +45,7 @@ from socialfeed.interfaces._optional import (
     DurableTweetSupport,
     FanoutBatchSupport,
     FanoutGraphSupport,
+    FeedNoticeSupport,
     FeedReadSupport,
     FollowerCountSupport,
     HomeTimelineSupport,
@@ -84,6 +85,7 @@ __all__ = [
     "FanoutGraphSupport",
     "FanoutQueue",
     "FeedCache",
+    "FeedNoticeSupport",
     "FeedReadSupport",
     "FeedStrategy",
     "FollowGraph",
@@ -154,7 +156,7 @@ class CompleteGraph(
 
 
 @runtime_checkable
-class CompleteCache(FeedCache, FeedReadSupport, FanoutBatchSupport, Protocol):
+class CompleteCache(FeedCache, FeedReadSupport, FanoutBatchSupport, FeedNoticeSupport, Protocol):
     """A FeedCache with every optional ability."""
 
 

@@ -18,6 +18,7 @@ from socialfeed.feed import SocialFeed
 from socialfeed.interfaces import DurableTweetSupport, supports
 from socialfeed.settings import Settings
 from socialfeed.testing.data import png_bytes
+from socialfeed.testing.live_contract import LiveFeedContract
 from socialfeed.testing.oracle import check_history, histories, page_all
 from socialfeed.testing.social_contract import SocialFeedContract
 
@@ -40,7 +41,7 @@ def _snapshot(sf: SocialFeed, users: range) -> _Snapshot:
     )
 
 
-class FeedContract(SocialFeedContract):
+class FeedContract(SocialFeedContract, LiveFeedContract):
     """The whole API end to end (fixture ``make_feed(strategy, settings)``)."""
 
     strategies = ("push", "pull", "hybrid")

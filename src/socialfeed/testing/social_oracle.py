@@ -355,6 +355,37 @@ class _Replay:
             f"feed of user {user} differs from home(u): got {got}, expected {expected}"
         )
         _assert_pages(pages, expected, f"feed of user {user}")
+        self.forward_feed(user, pages, expected)
+
+    def forward_feed(
+        self, user: int, pages: list[tuple[int, list[int], str | None]], expected: list[int]
+    ) -> None:
+        """From a random page's ``prev_cursor``, paging forward to the present yields exactly
+        the items of ``home(u)`` newer than that page's first item, each page the items
+        immediately newer than the last, full until the one that is caught up."""
+        sf, start = self.sf, self.rng.randrange(len(pages))
+        before = pages[start - 1][2] if start else None
+        page = sf.get_feed(user, limit=pages[start][0], cursor=before)
+        newer = expected[: expected.index(page.items[0].id)] if page.items else []
+        got: list[int] = []
+        cursor = page.prev_cursor
+        for _ in range(len(expected) + 2):
+            limit = self.size()
+            step = sf.get_feed(user, limit=limit, cursor=cursor)
+            ids = [t.id for t in step.items]
+            want = newer[max(0, len(newer) - len(got) - limit) : len(newer) - len(got)]
+            assert ids == want, f"feed of user {user} forward: got {ids}, expected {want}"
+            last = ids[-1] if ids else got[-1] if got else page.items[0].id if page.items else 0
+            older = expected.index(last) + 1 < len(expected) if expected else False
+            assert (step.next_cursor is None) == (not older), (
+                f"feed of user {user} forward: next_cursor {step.next_cursor!r}"
+            )
+            got.extend(reversed(ids))
+            cursor = step.prev_cursor
+            if len(ids) < limit:
+                assert got == newer[::-1], f"feed of user {user}: forward paging skipped items"
+                return
+        raise AssertionError(f"feed of user {user}: forward paging never caught up")
 
     def final_item(self, item_id: int) -> None:
         sf, model = self.sf, self.model
