@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,140 @@ def test_pages_end_within_what_the_data_can_hold() -> None:
     got = paging.pages(lambda n, c: three.pop(0), lambda: 1, what="three pages", most=2)
     assert got == [(1, [1], "a"), (1, [2], "b"), (1, [], None)]
     assert paging.repeat(lambda: 0, until=lambda n: n == 0, most=0, what="nothing") == [0]
+
+
+class HalfAStore:
+    """put_tweet and close, nothing else."""
+
+    def put_tweet(self, tweet: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("argument", "protocol", "some_missing"),
+    [
+        ("store", "TweetStore", "author_tweet_ids, get_tweets, mark_deleted, media_in_use"),
+        ("graph", "FollowGraph", "add_follow, follower_count"),
+        ("cache", "FeedCache", "active_among, forget_hot_tweet"),
+        ("media", "MediaStore", "delete, get, list_media, open, open_writer, url"),
+        ("queue", "FanoutQueue", "drain, start, submit"),
+    ],
+)
+def test_connect_names_the_missing_methods(argument: str, protocol: str, some_missing: str) -> None:
+    with pytest.raises(socialfeed.ValidationError) as info:
+        kwargs: dict[str, Any] = {argument: HalfAStore()}
+        socialfeed.connect(**kwargs)
+    assert info.value.field == argument
+    assert f"HalfAStore is not a {protocol}: it lacks {some_missing}" in str(info.value)
+
+
+def test_a_store_without_follows_says_what_it_lacks() -> None:
+    from socialfeed.interfaces import FollowGraph, TweetStore, missing_methods
+
+    class TweetsOnly(MemoryStore):
+        add_follow = None  # type: ignore[assignment]
+
+    with pytest.raises(socialfeed.ValidationError, match=r"store: .*lacks add_follow\b"):
+        socialfeed.connect(store=TweetsOnly())
+    assert missing_methods(MemoryStore(), TweetStore) == []
+    assert missing_methods(TweetsOnly(), FollowGraph) == ["add_follow"]
+
+
+@pytest.fixture
+def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed-looking distribution whose entry points claim ``store.sqlite`` (a built-in)
+    and ``store.ghost`` (a scheme of its own, on a module that does not exist)."""
+    info = tmp_path / "shadowing_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shadowing-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[socialfeed.backends]\n"
+        "store.sqlite = shadowing_plugin:Store\n"
+        "store.ghost = shadowing_plugin_absent_module:Store\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.usefixtures("plugin_dist")
+def test_a_plugin_shadowed_by_a_built_in_is_warned_of(tmp_path: Path) -> None:
+    from socialfeed import registry
+
+    with pytest.warns(UserWarning, match=r"store\.sqlite .* shadowed: the built-in store backend"):
+        store = registry.resolve("store", f"sqlite:///{tmp_path}/x.db", socialfeed.Settings())
+    assert type(store).__name__ == "SQLStore"  # the built-in won
+    store.close()
+    with pytest.warns(UserWarning, match="shadowed"):
+        assert "ghost" in registry.known_schemes("store")
+
+
+@pytest.mark.usefixtures("plugin_dist")
+def test_a_plugin_that_cannot_import_gets_the_shared_hint() -> None:
+    from socialfeed import registry
+
+    with (
+        pytest.warns(UserWarning, match="shadowed"),
+        pytest.raises(
+            socialfeed.ValidationError,
+            match=r"store: the backend for 'ghost' URLs needs the "
+            r"'shadowing_plugin_absent_module' driver: check the installation",
+        ),
+    ):
+        registry.resolve("store", "ghost://x", socialfeed.Settings())
+
+
+@pytest.mark.parametrize(
+    ("module", "hint"),
+    [
+        ("redis", "pip install 'socialfeed[redis]'"),
+        ("sqlalchemy", "pip install 'socialfeed[sql]'"),
+        ("psycopg", "pip install 'socialfeed[postgres]'"),
+        ("pymysql", "pip install 'socialfeed[mysql]'"),
+        ("s3fs", "pip install 'socialfeed[s3]'"),
+        (
+            "MySQLdb",
+            "did you mean mysql+pymysql://...? (its driver: pip install 'socialfeed[mysql]')",
+        ),
+    ],
+)
+def test_one_install_hint_for_every_extra(module: str, hint: str) -> None:
+    from socialfeed.errors import missing_driver
+
+    error = missing_driver("store", "the backend", ModuleNotFoundError("no", name=module))
+    assert str(error) == f"store: the backend needs the {module!r} driver: {hint}"
+
+
+def test_a_missing_sql_driver_gives_the_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pymysql", None)  # import pymysql now fails
+    with pytest.raises(
+        socialfeed.ValidationError,
+        match=r"needs the 'pymysql' driver: pip install 'socialfeed\[mysql\]'",
+    ):
+        socialfeed.connect(store="mysql+pymysql://root@127.0.0.1/nowhere")
+
+
+def test_postgres_urls_get_a_did_you_mean() -> None:
+    with pytest.raises(
+        socialfeed.ValidationError,
+        match=r"store: unknown scheme 'postgres' .*did you mean "
+        r"postgresql\+psycopg://",
+    ):
+        socialfeed.connect(store="postgres://app@db/feed")
+
+
+@pytest.mark.parametrize(
+    ("url", "part", "got"),
+    [
+        ("redis://127.0.0.1:1/abc", "the path after the host", "abc"),
+        ("redis://127.0.0.1:1/-1", "the path after the host", "-1"),
+        ("redis://127.0.0.1:1/0?db=x", "the db= query parameter", "x"),
+    ],
+)
+def test_a_bad_redis_database_number_is_refused(url: str, part: str, got: str) -> None:
+    pytest.importorskip("redis")
+    with pytest.raises(socialfeed.ValidationError, match=rf"database number \({part}\)") as info:
+        socialfeed.connect(cache=url)
+    assert f"got {got!r}" in str(info.value)
