@@ -26,6 +26,7 @@ from socialfeed.interfaces import (
     MediaStore,
     TweetStore,
     WorkerIdLeaseSupport,
+    missing_methods,
     supports,
 )
 from socialfeed.jobs import JobHandler
@@ -444,9 +445,11 @@ def connect(
         tweet_store if graph is None or graph == store else registry.build("graph", graph, given)
     )
     if not isinstance(follow_graph, FollowGraph):
+        missing = ", ".join(missing_methods(follow_graph, FollowGraph))
         raise ValidationError(
             "graph" if graph is not None else "store",
-            f"{type(follow_graph).__name__} is not a FollowGraph; pass graph= to connect()",
+            f"{type(follow_graph).__name__} is not a FollowGraph (it lacks {missing}); "
+            "pass graph= to connect()",
         )
     name = (chosen if isinstance(chosen, str) else chosen.name) or _DEFAULT_STRATEGY
     recorded = complete_store(tweet_store, follow_graph).record_settings(

@@ -108,6 +108,7 @@ __all__ = [
     "UploadSweepSupport",
     "WorkerIdLeaseSupport",
     "as_stored",
+    "missing_methods",
     "reference",
     "supports",
 ]
@@ -126,6 +127,19 @@ def supports(backend: object, ability: type[A]) -> TypeGuard[A]:
 
 
 _SUPPORTS: dict[tuple[type, object], bool] = {}
+
+
+def missing_methods(backend: object, protocol: type) -> list[str]:
+    """The methods of ``protocol`` (and of the Protocols it extends) that ``backend`` lacks,
+    sorted; ``[]`` when it implements them all."""
+    required = {
+        name
+        for cls in protocol.__mro__
+        if getattr(cls, "_is_protocol", False) and cls is not Protocol
+        for name, value in vars(cls).items()
+        if callable(value) and not name.startswith("_")
+    }
+    return sorted(name for name in required if not callable(getattr(backend, name, None)))
 
 
 @runtime_checkable
