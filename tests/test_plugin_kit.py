@@ -53,11 +53,6 @@ def test_the_plugin_makes_suite_failures_show_values(tmp_path: Path) -> None:
     assert "PytestAssertRewriteWarning" not in out, out
 
 
-def test_without_the_plugin_the_values_are_not_shown(tmp_path: Path) -> None:
-    out = _run_suite(tmp_path)
-    assert "AssertionError" in out and "assert [9, 7, 5, 3] ==" not in out, out
-
-
 def test_the_entry_point_names_the_plugin() -> None:
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert 'socialfeed = "socialfeed.testing.pytest_plugin"' in text.split("pytest11]")[1]

@@ -359,6 +359,7 @@ class SocialFeed(SocialCalls, MediaCalls):
                 read=lambda n, position: self.get_feed(user_id, n, position),
                 following=lambda: all_following(b.graph, user_id),
                 listen=b.cache.listen,
+                oldest_pending=self._relay.oldest_pending,
             )
         )
 

@@ -6,7 +6,13 @@ the user follows. Each wake-up re-reads the feed forward from the position: the 
 exactly what ``get_feed(user, limit, cursor=position)`` returns, so a stream resumed from the
 last page's ``prev_cursor`` misses nothing and repeats nothing, and a notice that arrives for
 nothing only costs a read. A notice on the user's own channel (a follow, an unfollow) also
-renews the channels. While a backend fails, the watch retries its read with a growing pause
+renews the channels.
+
+A page only holds *settled* items: ids below the oldest write whose fan-out is not applied yet
+(as the outboxes know it), less :data:`SETTLE` seconds for writes between minting their id and
+committing. So a tweet whose fan-out lags is never overtaken by a newer one (an author's own,
+which shows at once, say): the newer one waits, and a short timer reads again. While a backend
+fails, the watch retries its read with a growing pause
 (notices may be lost meanwhile) instead of ending the stream. :func:`pages` is the blocking
 loop of ``SocialFeed.subscribe``; the asyncio facade runs the same watch with an
 ``asyncio.Event``.
@@ -18,9 +24,11 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
-from socialfeed.cursors import decode_page_cursor
+from socialfeed.cursors import decode_page_cursor, encode_cursor
 from socialfeed.errors import BackendError, ValidationError
+from socialfeed.ids import id_floor_for, id_time
 from socialfeed.models import FeedPage
 from socialfeed.notices import Listening, Wake
 
@@ -29,6 +37,9 @@ __all__ = ["FeedWatch", "Watches", "pages"]
 log = logging.getLogger(__name__)
 
 _MAX_RETRY_PAUSE = 2.0  # seconds between reads while a backend fails, at most
+SETTLE = 0.2
+"""Seconds a write may take from minting its id to committing it (and its event): items newer
+than that wait before a live page shows them."""
 
 
 class FeedWatch:
@@ -43,9 +54,11 @@ class FeedWatch:
         read: Callable[[int, str | None], FeedPage],
         following: Callable[[], Sequence[int]],
         listen: Callable[[Sequence[int], Wake], Listening],
+        oldest_pending: Callable[[], int | None],
     ) -> None:
         """``read(limit, cursor)`` is ``get_feed``; ``following()`` the user's followees;
-        ``listen`` the cache's. ``cursor`` must be a ``prev_cursor`` (``None``: the present)."""
+        ``listen`` the cache's; ``oldest_pending()`` the id of the oldest event not applied
+        yet. ``cursor`` must be a ``prev_cursor`` (``None``: the present)."""
         position, towards_start = decode_page_cursor("tweets", cursor)
         if position is not None and not towards_start:
             raise ValidationError("cursor", "must be a prev_cursor (subscribe pages forward)")
@@ -56,6 +69,7 @@ class FeedWatch:
         self._read = read
         self._following = following
         self._listen = listen
+        self._oldest_pending = oldest_pending
         self._renew = True
         self._listening: Listening | None = None
         self._wake: Callable[[], None] = lambda: None
@@ -83,6 +97,7 @@ class FeedWatch:
                 self._listening.update({self.user_id, *self._following()})
                 self._renew = False
             page = self._read(self.limit, self._cursor)
+            settled = self._settled_below() if page.items else 0
         except BackendError as exc:
             self.retry_in = min(2 * (self.retry_in or 0.05), _MAX_RETRY_PAUSE)
             log.warning(
@@ -90,8 +105,20 @@ class FeedWatch:
             )
             return None
         self.retry_in = None
-        self._cursor = page.prev_cursor
-        return page if page.items else None
+        shown = tuple(t for t in page.items if t.id < settled)
+        if len(shown) < len(page.items):
+            self.retry_in = SETTLE  # read again once the newest have settled
+        if not shown:
+            return None
+        self._cursor = encode_cursor("tweets", shown[0].id, towards_start=True)
+        return FeedPage(shown, page.next_cursor, self._cursor)
+
+    def _settled_below(self) -> int:
+        now = datetime.now(UTC)  # the clock tweet ids are minted by
+        oldest = self._oldest_pending()
+        if oldest is not None:
+            now = min(now, id_time(oldest))
+        return id_floor_for(now - timedelta(seconds=SETTLE))
 
     def stop(self) -> None:
         """End the subscription: its loop returns at its next wake-up (woken now)."""

@@ -145,6 +145,11 @@ class Relay:
                     break
         return published
 
+    def oldest_pending(self) -> int | None:
+        """The id of the oldest event not done yet, in every outbox; ``None`` if none is."""
+        oldest = [e.id for outbox in self._outboxes for e in outbox.pending_events(1)]
+        return min(oldest, default=None)
+
     def pending(self) -> list[Event]:
         """Events not done yet, in every outbox (at most a batch of each)."""
         return [e for outbox in self._outboxes for e in outbox.pending_events(_BATCH)]
