@@ -16,7 +16,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -59,6 +59,23 @@ def _as_id(field: str, value: object) -> int:
     raise ValidationError(
         field, f"must be a decimal id (a string or an integer), got {show(value)}"
     )
+
+
+@contextmanager
+def _named(**names: str) -> Iterator[None]:
+    """Re-raise a :class:`ValidationError` on a library parameter under the API's name for it
+    (``create_tweet``'s ``user_id`` is the body's ``author_id``, ``follow``'s ``followee_id`` the
+    path's ``other_id``)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.field not in names:
+            raise
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise ValidationError(names[exc.field], message) from exc
+
+
+_RELATION = {"follower_id": "user_id", "followee_id": "other_id", "target_id": "other_id"}
 
 
 def _as_limit(value: str | None) -> int:
@@ -207,37 +224,43 @@ def create_app(**connect_kwargs: Any) -> FastAPI:
     @app.post("/users/{user_id}/following/{other_id}", status_code=204)
     async def follow(user_id: str, other_id: str) -> Response:
         """``user_id`` follows ``other_id``."""
-        await feed().follow(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().follow(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     @app.delete("/users/{user_id}/following/{other_id}", status_code=204)
     async def unfollow(user_id: str, other_id: str) -> Response:
         """``user_id`` stops following ``other_id``."""
-        await feed().unfollow(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().unfollow(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     @app.post("/users/{user_id}/blocks/{other_id}", status_code=204)
     async def block(user_id: str, other_id: str) -> Response:
         """``user_id`` blocks ``other_id``."""
-        await feed().block(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().block(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     @app.delete("/users/{user_id}/blocks/{other_id}", status_code=204)
     async def unblock(user_id: str, other_id: str) -> Response:
         """``user_id`` unblocks ``other_id``."""
-        await feed().unblock(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().unblock(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     @app.post("/users/{user_id}/mutes/{other_id}", status_code=204)
     async def mute(user_id: str, other_id: str) -> Response:
         """``user_id`` mutes ``other_id``."""
-        await feed().mute(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().mute(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     @app.delete("/users/{user_id}/mutes/{other_id}", status_code=204)
     async def unmute(user_id: str, other_id: str) -> Response:
         """``user_id`` unmutes ``other_id``."""
-        await feed().unmute(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        with _named(**_RELATION):
+            await feed().unmute(_as_id("user_id", user_id), _as_id("other_id", other_id))
         return Response(status_code=204)
 
     # tweets
@@ -250,13 +273,14 @@ def create_app(**connect_kwargs: Any) -> FastAPI:
         if not isinstance(media, list):
             raise ValidationError("media", "must be a list of media ids")
         reply_to = body.get("reply_to")
-        tweet = await feed().create_tweet(
-            _as_id("author_id", body.get("author_id")),
-            body.get("text"),
-            media,
-            reply_to=None if reply_to is None else _as_id("reply_to", reply_to),
-            idempotency_key=body.get("idempotency_key"),
-        )
+        with _named(user_id="author_id"):
+            tweet = await feed().create_tweet(
+                _as_id("author_id", body.get("author_id")),
+                body.get("text"),
+                media,
+                reply_to=None if reply_to is None else _as_id("reply_to", reply_to),
+                idempotency_key=body.get("idempotency_key"),
+            )
         return JSONResponse(await feed.tweet(tweet), status_code=201)
 
     @app.get("/tweets/{tweet_id}")

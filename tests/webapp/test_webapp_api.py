@@ -84,6 +84,18 @@ async def test_a_64_bit_tweet_id_survives_as_an_exact_string() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_63_bit_user_id_round_trips_as_a_string() -> None:
+    big = str(2**63 - 1)
+    async with api_client() as (_, client):
+        assert (await client.post(f"/users/1/following/{big}")).status_code == 204
+        tweet = await post_tweet(client, big, "from the largest user id")
+        assert tweet["author_id"] == big
+        assert (await client.get("/users/1/feed")).json()["items"][0]["author_id"] == big
+        too_big = await client.post("/tweets", json={"author_id": 2**63, "text": "no"})
+        assert too_big.status_code == 400 and too_big.json()["field"] == "author_id"
+
+
+@pytest.mark.anyio
 async def test_reply_and_repost() -> None:
     async with api_client() as (_, client):
         await client.post("/users/1/following/2")
@@ -147,13 +159,23 @@ async def test_block_and_mute() -> None:
         ("GET", "/users/1/feed?limit=x", None, "limit"),
         ("GET", "/users/1/feed?cursor=not-a-cursor", None, "cursor"),
         ("GET", "/users/1/timeline?viewer_id=-1", None, "viewer_id"),
-        ("POST", "/users/1/following/1", None, "followee_id"),
-        ("POST", "/users/1/blocks/1", None, None),
+        ("POST", "/users/1/following/1", None, "other_id"),
+        ("POST", "/users/1/blocks/1", None, "other_id"),
+        ("POST", "/users/1/mutes/x", None, "other_id"),
+        ("DELETE", "/users/1/following/99999999999999999999", None, "other_id"),
+        ("POST", "/tweets", {"author_id": 1}, "text"),
+        (
+            "POST",
+            "/tweets",
+            {"author_id": 1, "text": "hi", "idempotency_key": 5},
+            "idempotency_key",
+        ),
+        ("POST", "/tweets", {"author_id": 1, "text": "hi", "reply_to": "r"}, "reply_to"),
         ("POST", "/tweets", {"author_id": 1, "text": "x" * 281}, "text"),
         ("POST", "/tweets", {"author_id": "1.5", "text": "hi"}, "author_id"),
         ("POST", "/tweets", {"author_id": True, "text": "hi"}, "author_id"),
         ("POST", "/tweets", {"author_id": 1, "text": "hi", "media": "m"}, "media"),
-        ("POST", "/tweets", {"author_id": 1, "text": "hi", "media": ["nope"]}, None),
+        ("POST", "/tweets", {"author_id": 1, "text": "hi", "media": ["nope"]}, "media"),
         ("POST", "/tweets", [1, 2], "body"),
         ("POST", "/tweets/1/reposts", {}, "user_id"),
         ("GET", "/users/1/stream?cursor=garbage", None, "cursor"),

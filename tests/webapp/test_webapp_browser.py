@@ -93,6 +93,26 @@ def test_page_shows_the_feed_live_with_images_and_exact_ids(tmp_path: Path) -> N
                 texts = page.locator("article .text").all_inner_texts()
                 assert texts[-1] == "older tweet 0"
 
+                # the page's own composer: upload, post, and the tweet comes back on the stream
+                page.set_input_files(
+                    "#compose input[type=file]",
+                    files=[{"name": "dot.png", "mimeType": "image/png", "buffer": png(48, 48, 3)}],
+                )
+                page.fill("#compose textarea", "posted from the page")
+                page.click("#post")
+                mine = page.locator("#feed > article").first
+                page.wait_for_function(
+                    "document.querySelector('#feed > article .text').textContent"
+                    " === 'posted from the page'"
+                )
+                page.wait_for_function(
+                    "(img) => img.complete && img.naturalWidth === 48",
+                    arg=mine.locator("img").element_handle(),
+                )
+                newest = api.get("/users/1/feed", params={"limit": 1}).json()["items"][0]
+                assert newest["author_id"] == "1" and newest["text"] == "posted from the page"
+                assert mine.get_attribute("data-id") == newest["id"]
+
                 page.evaluate("window.scrollTo(0, 0)")
                 shot = tmp_path / "webapp.png"
                 page.screenshot(path=str(shot))
