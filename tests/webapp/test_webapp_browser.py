@@ -37,7 +37,7 @@ def test_page_shows_the_feed_live_with_images_and_exact_ids(tmp_path: Path) -> N
     require("chromium", CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
     has_playwright = importlib.util.find_spec("playwright") is not None
     require("playwright", has_playwright, "the playwright Python package is not installed")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import FilePayload, sync_playwright
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -94,10 +94,12 @@ def test_page_shows_the_feed_live_with_images_and_exact_ids(tmp_path: Path) -> N
                 assert texts[-1] == "older tweet 0"
 
                 # the page's own composer: upload, post, and the tweet comes back on the stream
-                page.set_input_files(
-                    "#compose input[type=file]",
-                    files=[{"name": "dot.png", "mimeType": "image/png", "buffer": png(48, 48, 3)}],
-                )
+                upload: FilePayload = {
+                    "name": "dot.png",
+                    "mimeType": "image/png",
+                    "buffer": png(48, 48, 3),
+                }
+                page.set_input_files("#compose input[type=file]", files=[upload])
                 page.fill("#compose textarea", "posted from the page")
                 page.click("#post")
                 mine = page.locator("#feed > article").first
