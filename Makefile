@@ -4,7 +4,7 @@ VENV := .venv
 export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs wheel-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(VENV)/.installed-dev
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/mkdocs build --strict
+
+# Build the wheel, install it with its extras in a fresh virtualenv, run the demo and quickstart.
+wheel-check: | $(BIN)/python
+	.ci/wheel-check $(BIN)/python
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis
