@@ -151,3 +151,42 @@ def test_connect_defaults_to_a_private_memory_store() -> None:
         m = sf.upload_media(png_bytes(20))
         assert sf.media_url(m).startswith(f"memory://{store.root}/")
     assert store.get([m.id]) == {}  # close() freed it
+
+
+class _UnreachableMedia(FsspecMediaStore):
+    """A real media store that fails every read once ``down`` is set (the store is away)."""
+
+    down = False
+
+    def get(self, media_ids: Any) -> Any:
+        if self.down:
+            raise AssertionError("media_url with a CDN read the media store")
+        return super().get(media_ids)
+
+    def url(self, media_id: str) -> str:
+        if self.down:
+            raise AssertionError("media_url with a CDN asked the media store")
+        return super().url(media_id)
+
+
+def test_media_url_with_a_cdn_does_no_io(tmp_path: Path) -> None:
+    store = _UnreachableMedia.from_url(f"file://{tmp_path}/media")
+    assert isinstance(store, _UnreachableMedia)
+    with socialfeed.connect(
+        media=store, settings=socialfeed.Settings(cdn_base_urls={None: "https://cdn.example/m"})
+    ) as sf:
+        m = sf.upload_media(png_bytes(7))
+        store.down = True
+        assert sf.media_url(m) == sf.media_url(m.id) == f"https://cdn.example/m/{m.id}"
+        with pytest.raises(NotFound):
+            sf.media_url("not a media id")
+
+
+def test_get_media(open_feed: Callable[..., socialfeed.SocialFeed]) -> None:
+    sf = open_feed()
+    m = sf.upload_media(png_bytes(8))
+    assert sf.get_media(m.id) == m
+    assert m.to_dict() == {"id": m.id, "content_type": "image/png", "size": m.size}
+    for unknown in ("0" * 64, "../etc/passwd", ""):
+        with pytest.raises(NotFound):
+            sf.get_media(unknown)

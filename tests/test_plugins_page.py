@@ -29,6 +29,7 @@ ABILITIES = [
     "FanoutGraphSupport",
     "FeedReadSupport",
     "FanoutBatchSupport",
+    "FeedNoticeSupport",
     "UploadSweepSupport",
     "QueueStatsSupport",
     "DeadLetterSupport",

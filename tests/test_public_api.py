@@ -209,3 +209,39 @@ def test_registered_backends_are_used() -> None:
     registry.register("store", "custom", Custom)
     sf = socialfeed.connect(store="custom://anything")
     assert type(sf.store) is Custom
+
+
+def test_web_app_kit_api() -> None:
+    """API.md [0.2-W]: prev_cursor, to_dict, get_media, subscribe, and the asyncio twin of every
+    facade call with the same signature."""
+    import socialfeed.aio
+
+    assert [f.name for f in attrs.fields(socialfeed.FeedPage)] == [
+        "items",
+        "next_cursor",
+        "prev_cursor",
+    ]
+    for cls in (socialfeed.Tweet, socialfeed.Media, socialfeed.FeedPage, socialfeed.UserPage):
+        assert callable(cls.to_dict)
+    assert callable(socialfeed.MutedWord.to_dict)
+    sig = inspect.signature
+    assert str(sig(socialfeed.SocialFeed.subscribe)) == (
+        "(self, user_id: 'int', cursor: 'str | None' = None, *, limit: 'int' = 20)"
+        " -> 'Iterator[FeedPage]'"
+    )
+    assert str(sig(socialfeed.SocialFeed.get_media)) == "(self, media_id: 'str') -> 'Media'"
+    sync_only = {"subscribe", "watch", "close"}
+    calls = [
+        name
+        for name, value in inspect.getmembers(socialfeed.SocialFeed)
+        if callable(value) and not name.startswith("_") and name not in sync_only
+    ]
+    assert len(calls) >= 28
+    for name in calls:
+        twin = getattr(socialfeed.aio.AsyncSocialFeed, name)
+        assert inspect.iscoroutinefunction(twin), name
+        assert sig(twin) == sig(getattr(socialfeed.SocialFeed, name)), name
+    for name in ("subscribe", "close"):
+        assert hasattr(socialfeed.aio.AsyncSocialFeed, name)
+    assert inspect.isasyncgenfunction(socialfeed.aio.AsyncSocialFeed.subscribe)
+    assert list(sig(socialfeed.aio.connect).parameters) == list(sig(socialfeed.connect).parameters)

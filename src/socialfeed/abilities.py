@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -37,6 +38,7 @@ from socialfeed.interfaces import (
     FanoutGraphSupport,
     FanoutQueue,
     FeedCache,
+    FeedNoticeSupport,
     FeedReadSupport,
     FollowerCountSupport,
     FollowGraph,
@@ -54,6 +56,7 @@ from socialfeed.interfaces import (
 )
 from socialfeed.jobs import Job
 from socialfeed.models import Tweet
+from socialfeed.notices import Hub, Listening, Wake
 
 __all__ = [
     "all_following",
@@ -283,7 +286,15 @@ class _GraphDefaults(_Adapter, MemoryOutbox):
 
 class _CacheDefaults(_Adapter):
     def __init__(self, inner: FeedCache) -> None:
-        super().__init__(inner, FeedCache, [FeedReadSupport, FanoutBatchSupport])
+        super().__init__(inner, FeedCache, [FeedReadSupport, FanoutBatchSupport, FeedNoticeSupport])
+
+    def notify(self, channels: Sequence[int]) -> None:
+        """Notices reach this process's listeners on the same cache object only."""
+        _hub_of(self.inner).deliver(channels)
+
+    def listen(self, channels: Sequence[int], wake: Wake) -> Listening:
+        """A listener of this process's notices on the same cache object."""
+        return _hub_of(self.inner).listen(channels, wake)
 
     def touch_and_read(
         self, user_id: int, now: datetime, limit: int
@@ -310,6 +321,19 @@ class _CacheDefaults(_Adapter):
         for keys, ids in batches:
             if keys:
                 cache.insert(kind, keys, ids, max_length)
+
+
+_HUBS: weakref.WeakKeyDictionary[object, Hub] = weakref.WeakKeyDictionary()
+_HUBS_LOCK = threading.Lock()
+
+
+def _hub_of(cache: object) -> Hub:
+    """The in-process notice hub of one cache object (shared by every facade on it)."""
+    with _HUBS_LOCK:
+        hub = _HUBS.get(cache)
+        if hub is None:
+            hub = _HUBS[cache] = Hub()
+        return hub
 
 
 class _MediaDefaults(_Adapter):

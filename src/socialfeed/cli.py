@@ -100,9 +100,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from socialfeed.bench.harness import BenchContext, run
+    from socialfeed.bench.harness import BenchContext, known_workloads, run
 
     only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
+    if only is not None and (unknown := sorted(only - set(known := known_workloads()))):
+        raise _Refused(
+            f"unknown workload {', '.join(unknown)}; known workloads: {', '.join(known)}"
+        )
     ctx = BenchContext(
         quick=args.quick,
         repeats=args.repeats,
@@ -120,14 +124,45 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("socialfeed")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree only
+        return "unknown"
+
+
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default, unless it is unset or already in the text."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            default in (None, False, argparse.SUPPRESS)
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="socialfeed", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="socialfeed",
+        description="Twitter-style home timelines: demo, worker, bench and plan.",
+        formatter_class=_Help,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="build a small network in memory and show its feeds")
-    demo.add_argument("--users", type=int, default=3_000)
-    demo.add_argument("--tweets", type=int, default=30_000)
-    demo.add_argument("--seed", type=int, default=1)
+    demo = sub.add_parser(
+        "demo", help="build a small network in memory and show its feeds", formatter_class=_Help
+    )
+    demo.add_argument("--users", type=int, default=3_000, help="users in the network")
+    demo.add_argument("--tweets", type=int, default=30_000, help="tweets to post")
+    demo.add_argument("--seed", type=int, default=1, help="random seed")
     demo.set_defaults(run=_demo)
 
     worker = sub.add_parser(
@@ -136,11 +171,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply fan-out jobs until SIGTERM (the in-flight batch is finished first). "
         "Store, cache and queue come from the flags or from SOCIALFEED_STORE, SOCIALFEED_CACHE "
         "and SOCIALFEED_QUEUE; the feed settings from the store's record of the deployment.",
+        formatter_class=_Help,
     )
     worker.add_argument("--store", help="the shared store (default: $SOCIALFEED_STORE)")
     worker.add_argument("--cache", help="the shared feed cache (default: $SOCIALFEED_CACHE)")
     worker.add_argument("--queue", help="the shared queue (default: $SOCIALFEED_QUEUE)")
-    worker.add_argument("--workers", type=int, default=4, help="consumer threads (default: 4)")
+    worker.add_argument("--workers", type=int, default=4, help="consumer threads")
     worker.add_argument(
         "--strategy",
         choices=["push", "pull", "hybrid"],
@@ -155,11 +191,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--log-every", type=float, default=5.0, help="seconds between log lines")
     worker.set_defaults(run=_worker)
 
-    bench = sub.add_parser("bench", help="run the benchmark workloads (docs/performance.md)")
-    bench.add_argument("--only", help="comma-separated workload ids, e.g. W1,W3")
+    bench = sub.add_parser(
+        "bench", help="run the benchmark workloads (docs/performance.md)", formatter_class=_Help
+    )
+    bench.add_argument("--only", help="comma-separated workload ids, e.g. W1,W3 (default: all)")
     bench.add_argument("--quick", action="store_true", help="small sizes (for the test suite)")
     bench.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--repeats", type=int, default=3, help="runs per figure (the median)")
     bench.add_argument(
         "--redis-url",
         help="a Redis database the bench may flush (default: it starts a redis-server of its own)",
@@ -170,21 +208,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(run=_bench)
 
-    from socialfeed.plan import Plan
+    from socialfeed.plan import HELP, Plan
 
-    plan = sub.add_parser("plan", help="capacity planning for a deployment")
+    plan = sub.add_parser(
+        "plan",
+        help="capacity planning for a deployment",
+        description="Back-of-the-envelope capacity planning: prints the inputs, then the "
+        "figures derived from them.",
+        formatter_class=_Help,
+    )
     for name, default in Plan.defaults().items():
         plan.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=type(default),
+            default=default,
+            help=HELP[name],
         )
     plan.set_defaults(run=_plan)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (2, with a one-line message on stderr,
+    for input it refuses)."""
+    from socialfeed.errors import ValidationError
+
     args = _parser().parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except (ValidationError, _Refused) as exc:
+        print(f"socialfeed {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     return status
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import socialfeed
 from socialfeed.bench.harness import percentile
+from socialfeed.errors import ValidationError
 from socialfeed.models import Tweet
 from socialfeed.testing.data import png_bytes, zipf_graph
 
@@ -54,7 +55,13 @@ def _ago(tweet: Tweet, now: datetime) -> str:
 
 
 def run_demo(users: int = 3_000, tweets: int = 30_000, seed: int = 1) -> None:
-    """Build a skewed follow network, post, read, and print a report."""
+    """Build a skewed follow network, post, read, and print a report. ``users`` must be in
+    2..1,000,000 and ``tweets`` in 1..100,000,000 (else a :class:`~socialfeed.ValidationError`)."""
+    for name, value, low, high in (("users", users, 2, 10**6), ("tweets", tweets, 1, 10**8)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError(
+                name, f"must be a whole number in {low:,}..{high:,}, got {value!r}"
+            )
     rng = random.Random(seed)
     follows_each = min(50, users - 1)
     settings = socialfeed.Settings(

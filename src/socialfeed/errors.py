@@ -22,6 +22,7 @@ __all__ = [
     "PermissionDenied",
     "SocialFeedError",
     "ValidationError",
+    "missing_driver",
     "show",
 ]
 
@@ -65,3 +66,38 @@ class BackendError(SocialFeedError):
 class DuplicateId(BackendError):
     """A store was handed a tweet under an id it already holds for a different tweet: it refused
     it and changed nothing. The facade mints a new id and stores the tweet again."""
+
+
+# missing module -> (the extra that installs it, the URL scheme whose driver that extra installs)
+_DRIVERS: dict[str, tuple[str, str | None]] = {
+    "redis": ("redis", None),
+    "hiredis": ("redis", None),
+    "sqlalchemy": ("sql", None),
+    "alembic": ("sql", None),
+    "psycopg": ("postgres", None),
+    "psycopg2": ("postgres", "postgresql+psycopg://"),
+    "pymysql": ("mysql", None),
+    "MySQLdb": ("mysql", "mysql+pymysql://"),
+    "s3fs": ("s3", None),
+}
+
+
+def missing_driver(
+    field: str, what: str, exc: ImportError, extra: str | None = None
+) -> ValidationError:
+    """The error for a driver that is not installed, with the one install hint every backend
+    gives: ``"<what> needs the 'pymysql' driver: pip install 'socialfeed[mysql]'"``.
+
+    The missing module (``exc.name``) picks the extra unless ``extra`` is given; a driver that
+    no extra installs (SQLAlchemy's defaults for ``postgresql://`` and ``mysql://``) gets a hint
+    at the URL scheme whose driver the extra does install.
+    """
+    driver = (exc.name or "").split(".")[0]
+    known_extra, scheme = _DRIVERS.get(driver, (None, None))
+    extra = extra or known_extra
+    hint = f"pip install 'socialfeed[{extra}]'" if extra else "check the installation"
+    if scheme:
+        hint = f"did you mean {scheme}...? (its driver: {hint})"
+    if not driver:
+        return ValidationError(field, f"{what} cannot be imported ({exc}): {hint}")
+    return ValidationError(field, f"{what} needs the {driver!r} driver: {hint}")

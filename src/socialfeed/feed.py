@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import IO, Any, cast
+from typing import Any, cast
 
 import attrs
 
 from socialfeed import registry
-from socialfeed.abilities import (
-    complete_cache,
-    complete_graph,
-    complete_store,
-)
+from socialfeed.abilities import all_following, complete_cache, complete_graph, complete_store
 from socialfeed.errors import BackendError, DuplicateId, NotFound, PermissionDenied, ValidationError
 from socialfeed.ids import IdSource, id_time
 from socialfeed.interfaces import (
@@ -30,11 +26,14 @@ from socialfeed.interfaces import (
     MediaStore,
     TweetStore,
     WorkerIdLeaseSupport,
+    missing_methods,
     supports,
 )
 from socialfeed.jobs import JobHandler
-from socialfeed.media import collect_garbage, media_url, upload
+from socialfeed.live import FeedWatch, Watches, pages
+from socialfeed.media import MediaCalls
 from socialfeed.models import FeedPage, Media, Tweet, UserPage
+from socialfeed.notices import send
 from socialfeed.outbox import Relay
 from socialfeed.reading import Reader
 from socialfeed.settings import Settings, adopt_recorded, feed_record
@@ -43,6 +42,7 @@ from socialfeed.strategies import HybridStrategy, PullStrategy, PushStrategy
 from socialfeed.validation import (
     check_id,
     check_key,
+    check_limit,
     check_text,
     is_media_id,
     show,
@@ -67,7 +67,7 @@ def _utcnow() -> datetime:
 
 
 @attrs.define
-class SocialFeed(SocialCalls):
+class SocialFeed(SocialCalls, MediaCalls):
     """Home timelines over a store, a follow graph, a feed cache, a media store and a queue.
 
     Build one with :func:`connect`. It is a context manager; :meth:`close` releases connections
@@ -86,6 +86,7 @@ class SocialFeed(SocialCalls):
     _b: Backends = attrs.field(init=False)
     _relay: Relay = attrs.field(init=False)
     _reader: Reader = attrs.field(init=False)
+    _watches: Watches = attrs.field(init=False, factory=Watches)
 
     def __attrs_post_init__(self) -> None:
         store, graph = complete_store(self.store, self.graph), complete_graph(self.graph)
@@ -136,6 +137,8 @@ class SocialFeed(SocialCalls):
     ) -> None:
         if event:
             self._relay.publish_now(Event(event, kind, actor, target, count))
+        if kind != "delete":  # the actor's and their followers' feeds may gain items
+            send(self._b.cache.notify, [actor])
 
     # writes
     def create_tweet(
@@ -173,7 +176,10 @@ class SocialFeed(SocialCalls):
             except DuplicateId as exc:  # another process minted this id: never keep one of two
                 log.error("%s; minting another id", exc)
                 continue
-            if stored.id == tweet.id:
+            if stored.id == tweet.id:  # your own writes show to you at once, whatever the queue
+                self._b.cache.insert(
+                    "feed", [tweet.author_id], [tweet.id], self.settings.max_feed_length
+                )
                 self._publish(event, "tweet", tweet.author_id, tweet.id, None)
             return stored
         raise BackendError(f"the store refused {_MINT_ATTEMPTS} fresh tweet ids as duplicates")
@@ -327,35 +333,34 @@ class SocialFeed(SocialCalls):
         pairs = [(e, user_id) if followers else (user_id, e) for e in sorted(erasing)]
         return stored - len(self._b.graph.edges_among(pairs))
 
-    # media
-    def upload_media(
-        self, data: bytes | bytearray | memoryview | IO[bytes], content_type: str | None = None
-    ) -> Media:
-        """Store an image or video (``bytes`` or a binary file object, read in chunks)."""
-        return upload(
-            self.media_store,
-            data,
-            content_type,
-            max_image_bytes=self.settings.max_image_bytes,
-            max_video_bytes=self.settings.max_video_bytes,
+    # live
+    def subscribe(
+        self, user_id: int, cursor: str | None = None, *, limit: int = 20
+    ) -> Iterator[FeedPage]:
+        """Live pages: one each time ``home(user_id)`` gains items newer than the position.
+
+        Each is the items immediately newer, as ``get_feed(user_id, limit, cursor=position)``
+        returns them; then the position moves to the page's ``prev_cursor``. ``cursor``: a
+        ``prev_cursor`` to resume from (``None``: the present). Woken by feed notices, not by
+        polling; it ends when the feed is closed. Blocking: run it in a thread, or use
+        :mod:`socialfeed.aio`."""
+        return pages(self.watch(user_id, cursor, limit))
+
+    def watch(self, user_id: int, cursor: str | None = None, limit: int = 20) -> FeedWatch:
+        """The :class:`~socialfeed.live.FeedWatch` behind :meth:`subscribe` (validated now)."""
+        user_id = check_id("user_id", user_id)
+        limit = check_limit(limit)
+        b = self._b
+        return self._watches.add(
+            FeedWatch(
+                user_id,
+                cursor,
+                limit,
+                read=lambda n, position: self.get_feed(user_id, n, position),
+                following=lambda: all_following(b.graph, user_id),
+                listen=b.cache.listen,
+            )
         )
-
-    def media_url(self, media: Media | str, region: str | None = None) -> str:
-        """The URL viewers in ``region`` fetch the media from: the region's CDN (else the default
-        CDN, key ``None``), else the media store's own URL."""
-        media_id = media.id if isinstance(media, Media) else media
-        return media_url(self.media_store, self.settings.cdn_base_urls, media_id, region)
-
-    def open_media(self, media_id: str) -> IO[bytes]:
-        """Stream a media's bytes (what a CDN origin serves)."""
-        if not is_media_id(media_id) or not self.media_store.get([media_id]):
-            raise NotFound(f"media {show(media_id)} does not exist")
-        return self.media_store.open(media_id)
-
-    def collect_garbage(self, older_than: datetime) -> list[str]:
-        """Delete media stored before ``older_than`` that no live tweet references; return their
-        ids. Media younger than that are kept, so an upload about to be posted is safe."""
-        return collect_garbage(self.media_store, self._b.truth.store, older_than)
 
     # lifecycle
     def drain(self, timeout: float | None = None) -> None:
@@ -364,7 +369,9 @@ class SocialFeed(SocialCalls):
         self._relay.drain(self.queue.drain, timeout)
 
     def close(self) -> None:
-        """Stop the workers, release the worker-id lease and every backend's connections."""
+        """End the subscriptions, stop the workers, release the worker-id lease and every
+        backend's connections."""
+        self._watches.stop_all()
         self._relay.close()
         self.queue.close()
         self._ids.close()
@@ -438,9 +445,11 @@ def connect(
         tweet_store if graph is None or graph == store else registry.build("graph", graph, given)
     )
     if not isinstance(follow_graph, FollowGraph):
+        missing = ", ".join(missing_methods(follow_graph, FollowGraph))
         raise ValidationError(
             "graph" if graph is not None else "store",
-            f"{type(follow_graph).__name__} is not a FollowGraph; pass graph= to connect()",
+            f"{type(follow_graph).__name__} is not a FollowGraph (it lacks {missing}); "
+            "pass graph= to connect()",
         )
     name = (chosen if isinstance(chosen, str) else chosen.name) or _DEFAULT_STRATEGY
     recorded = complete_store(tweet_store, follow_graph).record_settings(

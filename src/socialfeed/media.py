@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from socialfeed.abilities import complete_media
 from socialfeed.errors import NotFound, ValidationError, show
-from socialfeed.interfaces import CompleteStore, MediaStore
+from socialfeed.interfaces import Backends, CompleteStore, MediaStore
 from socialfeed.models import Media
+from socialfeed.settings import Settings
 from socialfeed.sniff import (
     HEAD_BYTES,
     IMAGE_TYPES,
@@ -30,7 +31,7 @@ from socialfeed.sniff import (
 )
 from socialfeed.validation import is_media_id
 
-__all__ = ["CHUNK_BYTES", "GC_CLAIM", "collect_garbage", "media_url", "upload"]
+__all__ = ["CHUNK_BYTES", "GC_CLAIM", "MediaCalls", "collect_garbage", "media_url", "upload"]
 
 CHUNK_BYTES = 1024 * 1024
 """How much of an upload is read (and held in memory) at a time."""
@@ -150,12 +151,13 @@ def media_url(
     store: MediaStore, cdn_base_urls: Mapping[str | None, str], media_id: str, region: str | None
 ) -> str:
     """The URL viewers in ``region`` fetch ``media_id`` from: the region's CDN (else the default
-    CDN, key ``None``), else the media store's own URL. :class:`NotFound` for an unknown id."""
+    CDN, key ``None``), else the media store's own URL. A CDN URL is built without I/O (the id
+    is only checked for its form); the store's own URL is :class:`NotFound` for an unknown id."""
     if region is not None and not isinstance(region, str):
         raise ValidationError("region", f"must be a region name (str) or None, got {show(region)}")
-    if not is_media_id(media_id) or not store.get([media_id]):
-        raise NotFound(f"media {show(media_id)} does not exist")
     base = cdn_base_urls.get(region) if region in cdn_base_urls else cdn_base_urls.get(None)
+    if not is_media_id(media_id) or (base is None and not store.get([media_id])):
+        raise NotFound(f"media {show(media_id)} does not exist")
     if base is not None:
         return f"{base.rstrip('/')}/{media_id}"
     return store.url(media_id)
@@ -191,3 +193,51 @@ def collect_garbage(store: MediaStore, tweets: CompleteStore, older_than: dateti
     sweep()
     complete_media(store).sweep_uploads(older_than)
     return removed
+
+
+class MediaCalls:
+    """The media calls of the facade (a base of ``SocialFeed``)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # provided by SocialFeed
+        media_store: MediaStore
+        settings: Settings
+
+        @property
+        def backends(self) -> Backends: ...  # noqa: D102
+
+    def upload_media(
+        self, data: bytes | bytearray | memoryview | IO[bytes], content_type: str | None = None
+    ) -> Media:
+        """Store an image or video (``bytes`` or a binary file object, read in chunks)."""
+        return upload(
+            self.media_store,
+            data,
+            content_type,
+            max_image_bytes=self.settings.max_image_bytes,
+            max_video_bytes=self.settings.max_video_bytes,
+        )
+
+    def media_url(self, media: Media | str, region: str | None = None) -> str:
+        """The URL viewers in ``region`` fetch the media from: the region's CDN (else the default
+        CDN, key ``None``), else the media store's own URL."""
+        media_id = media.id if isinstance(media, Media) else media
+        return media_url(self.media_store, self.settings.cdn_base_urls, media_id, region)
+
+    def get_media(self, media_id: str) -> Media:
+        """The uploaded media ``media_id`` (its content type and size); ``NotFound`` if none."""
+        found = self.media_store.get([media_id]) if is_media_id(media_id) else {}
+        if media_id not in found:
+            raise NotFound(f"media {show(media_id)} does not exist")
+        return found[media_id]
+
+    def open_media(self, media_id: str) -> IO[bytes]:
+        """Stream a media's bytes (what a CDN origin serves)."""
+        self.get_media(media_id)
+        return self.media_store.open(media_id)
+
+    def collect_garbage(self, older_than: datetime) -> list[str]:
+        """Delete media stored before ``older_than`` that no live tweet references; return their
+        ids. Media younger than that are kept, so an upload about to be posted is safe."""
+        return collect_garbage(self.media_store, self.backends.truth.store, older_than)

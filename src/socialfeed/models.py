@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -16,6 +17,10 @@ class Media:
     id: str
     content_type: str
     size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"id", "content_type", "size"}``."""
+        return {"id": self.id, "content_type": self.content_type, "size": self.size}
 
 
 @attrs.frozen
@@ -42,6 +47,20 @@ class Tweet:
         """What this item shows: the original of a repost, else the tweet itself."""
         return self.repost_of if self.repost_of is not None else self
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, every id a decimal string (JavaScript numbers lose 64-bit ids) and
+        ``created_at`` in ISO 8601; ``repost_of`` is the original's dict, or ``None``."""
+        return {
+            "id": str(self.id),
+            "author_id": str(self.author_id),
+            "text": self.text,
+            "created_at": self.created_at.isoformat(),
+            "media": [m.to_dict() for m in self.media],
+            "reply_to": _id_or_none(self.reply_to),
+            "reply_to_author_id": _id_or_none(self.reply_to_author_id),
+            "repost_of": None if self.repost_of is None else self.repost_of.to_dict(),
+        }
+
 
 @attrs.frozen
 class MutedWord:
@@ -53,13 +72,29 @@ class MutedWord:
     whole_word: bool = True
     expires_at: datetime | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``expires_at`` in ISO 8601, or ``None``."""
+        expires = None if self.expires_at is None else self.expires_at.isoformat()
+        return {"phrase": self.phrase, "whole_word": self.whole_word, "expires_at": expires}
+
 
 @attrs.frozen
 class FeedPage:
-    """A page of tweets, newest first; pass ``next_cursor`` to get the next (older) page."""
+    """A page of tweets, newest first (replies: oldest first). Pass ``next_cursor`` for the
+    next page (older; ``None`` when there is none), ``prev_cursor`` for the items immediately
+    newer than the first one (for an empty page: newer than where it was asked)."""
 
     items: tuple[Tweet, ...]
     next_cursor: str | None
+    prev_cursor: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"items": [tweet dicts], "next_cursor", "prev_cursor"}``."""
+        return {
+            "items": [t.to_dict() for t in self.items],
+            "next_cursor": self.next_cursor,
+            "prev_cursor": self.prev_cursor,
+        }
 
 
 @attrs.frozen
@@ -68,3 +103,11 @@ class UserPage:
 
     ids: tuple[int, ...]
     next_cursor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"ids": [decimal strings], "next_cursor"}``."""
+        return {"ids": [str(i) for i in self.ids], "next_cursor": self.next_cursor}
+
+
+def _id_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -29,7 +29,8 @@ from socialfeed.erasure import erase
 from socialfeed.errors import BackendError
 from socialfeed.ids import id_floor_for
 from socialfeed.interfaces import Backends, Event, FeedStrategy, Outbox
-from socialfeed.jobs import Erase, Job
+from socialfeed.jobs import Demote, Erase, FanOut, Job, SyncFollow
+from socialfeed.notices import send
 
 __all__ = ["Relay"]
 
@@ -109,6 +110,9 @@ class Relay:
         if fanout:
             self._strategy.apply(truth, fanout)
         self._done([job.event for job in jobs if job.event])
+        woken = sorted({c for job in fanout for c in _gains(job)})
+        if woken:
+            send(self._b.cache.notify, woken)
 
     def finish_erasure(self, user_id: int, watermark: int) -> None:
         """Run an erasure under way to its end in this thread (the queued job then finds
@@ -182,3 +186,14 @@ class Relay:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def _gains(job: Job) -> tuple[int, ...]:
+    """The notice channels of the feeds ``job`` may add items to (:mod:`socialfeed.notices`):
+    a fan-out's author (their followers listen there), a follow's follower."""
+    match job:
+        case FanOut(author_id) | Demote(author_id):
+            return (author_id,)
+        case SyncFollow(follower_id, followee_id, demote):
+            return (follower_id, followee_id) if demote else (follower_id,)
+    return ()

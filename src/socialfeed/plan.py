@@ -10,7 +10,9 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Plan"]
+from socialfeed.errors import ValidationError, show
+
+__all__ = ["HELP", "Plan"]
 
 _DAY = 86_400
 _GIB = 1024**3
@@ -34,6 +36,14 @@ class Plan:
     media_bytes: int = 500_000
     redis_node_gib: int = 64
     fanout_inserts_per_node_s: int = 300_000
+
+    def __attrs_post_init__(self) -> None:
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            limit = getattr(self, high) if isinstance(high, str) else high
+            if isinstance(value, bool) or not low <= value <= limit:
+                bound = f"{high} ({limit:,})" if isinstance(high, str) else f"{limit:,}"
+                raise ValidationError(name, f"must be in {low:,}..{bound}, got {show(value)}")
 
     @classmethod
     def fields(cls) -> list[str]:
@@ -71,7 +81,53 @@ class Plan:
         }
 
     def report(self) -> str:
-        """The figures as aligned text."""
-        rows = self.figures()
-        width = max(map(len, rows))
-        return "\n".join(f"{name.ljust(width)}  {value:>16,.1f}" for name, value in rows.items())
+        """The inputs (as ``socialfeed plan`` flags), then the figures, as aligned text."""
+        inputs = {
+            f"--{name.replace('_', '-')}": f"{value:,}" if isinstance(value, int) else f"{value:g}"
+            for name, value in attrs.asdict(self).items()
+        }
+        figures = {name: f"{value:,.1f}" for name, value in self.figures().items()}
+        width = max(map(len, [*inputs, *figures]))
+
+        def lines(rows: dict[str, str]) -> list[str]:
+            return [f"  {name.ljust(width)}  {value:>16}" for name, value in rows.items()]
+
+        return "\n".join(["Inputs:", *lines(inputs), "Figures:", *lines(figures)])
+
+
+_BIG = 10**12  # a sanity cap: a count above it is a typo
+# input -> (lowest, highest: a number or the name of the input it may not exceed)
+_RANGES: dict[str, tuple[float, float | str]] = {
+    "users": (1, _BIG),
+    "monthly_active": (1, "users"),
+    "daily_active": (1, "monthly_active"),
+    "tweets_per_day": (0, _BIG),
+    "feed_reads_per_active_day": (0, 1_000_000),
+    "avg_followers": (0, "users"),
+    "peak_factor": (1, 1_000),
+    "max_feed_length": (1, 1_000_000),
+    "bytes_per_feed_entry": (1, 1_000_000),
+    "tweet_bytes": (1, 10_000_000),
+    "media_share": (0, 1),
+    "media_bytes": (0, _BIG),
+    "redis_node_gib": (1, 1_000_000),
+    "fanout_inserts_per_node_s": (1, _BIG),
+}
+
+HELP: dict[str, str] = {
+    "users": "registered users",
+    "daily_active": "users active on a day (at most monthly-active)",
+    "monthly_active": "users active in a month; their feeds are kept (at most users)",
+    "tweets_per_day": "tweets posted per day",
+    "feed_reads_per_active_day": "home-feed reads per daily active user",
+    "avg_followers": "followers per user, on average (at most users)",
+    "peak_factor": "peak rate over the average rate",
+    "max_feed_length": "entries kept per precomputed feed",
+    "bytes_per_feed_entry": "cache bytes per feed entry (packed encoding)",
+    "tweet_bytes": "stored bytes per tweet",
+    "media_share": "share of tweets with media, 0..1",
+    "media_bytes": "bytes per media file",
+    "redis_node_gib": "memory of one Redis node, GiB",
+    "fanout_inserts_per_node_s": "feed inserts one Redis node absorbs per second",
+}
+"""The ``socialfeed plan`` help text of each input."""

@@ -13,13 +13,14 @@ hidden at once even behind a lagging replica; tweets come through the hot-tweet 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
 import attrs
 
 from socialfeed.abilities import all_following
-from socialfeed.cursors import decode_cursor, encode_cursor
+from socialfeed.cursors import decode_cursor, decode_page_cursor, encode_cursor
+from socialfeed.ids import id_floor_for
 from socialfeed.interfaces import Backends
 from socialfeed.models import FeedPage, MutedWord, Tweet, UserPage
 from socialfeed.validation import check_limit
@@ -34,6 +35,7 @@ Replies page oldest first, the others newest first."""
 
 _MAX_BATCH = 800  # the most ids one refill asks for
 _MAX_USER_PAGE = 1000  # the largest page of user ids
+_CLOCK_SLACK = timedelta(seconds=1)  # "the present" of an empty first page: ids from 1 s ago on
 _T = TypeVar("_T")
 
 
@@ -198,9 +200,11 @@ class Reader:
         viewer_id: int | None = None,
     ) -> FeedPage:
         """A full page of items from ``fetch(position, n)`` (ids past ``position``, in page
-        order), hydrated and, with a viewer, filtered for ``kind``."""
+        order), hydrated and, with a viewer, filtered for ``kind``. A ``prev_cursor`` gives the
+        ``limit`` items immediately before its position in page order (newer, on a feed)."""
         limit = check_limit(limit)
         cursor_kind = "replies" if kind == "replies" else "tweets"
+        position, towards_start = decode_page_cursor(cursor_kind, cursor)
         erasures = self.erasures()
         words = self.words(viewer_id, erasures) if viewer_id is not None else []
 
@@ -213,8 +217,20 @@ class Reader:
                 return self.viewer_items(kind, viewer_id, items, erasures, words)
             return items
 
-        out, more = _fill(fetch, decode_cursor(cursor_kind, cursor), limit, keep)
-        return FeedPage(tuple(out), encode_cursor(cursor_kind, out[-1].id) if more else None)
+        if towards_start and position is not None:
+            at = position
+            ahead = (lambda i: i < at) if kind == "replies" else (lambda i: i > at)
+            out = _fill_towards_start(fetch, ahead, limit, keep)
+            _, more = _fill(fetch, out[-1].id if out else at, 0, keep)
+        else:
+            out, more = _fill(fetch, position, limit, keep)
+        if position is None:  # an empty first page starts at the present
+            position = 0 if kind == "replies" else id_floor_for(self.b.now() - _CLOCK_SLACK)
+        return FeedPage(
+            tuple(out),
+            encode_cursor(cursor_kind, out[-1].id if out else position) if more else None,
+            encode_cursor(cursor_kind, out[0].id if out else position, towards_start=True),
+        )
 
     def users(
         self,
@@ -246,6 +262,32 @@ def _involved(items: Sequence[Tweet]) -> set[int]:
         if original.reply_to_author_id is not None:
             users.add(original.reply_to_author_id)
     return users
+
+
+def _fill_towards_start(
+    fetch: Callable[[int | None, int], list[int]],
+    ahead: Callable[[int], bool],
+    limit: int,
+    keep: Callable[[list[int]], Sequence[_T]],
+) -> list[_T]:
+    """The ``limit`` kept items nearest before a position (``ahead(id)``: the id comes before
+    it in page order), in page order: the ids before the position are walked from the start
+    (ids only), then kept in batches from the position outwards until the page is full."""
+    ids: list[int] = []
+    after, n = None, limit + 1
+    while True:
+        batch = fetch(after, n)
+        ids.extend(i for i in batch if ahead(i))
+        if len(batch) < n or not ahead(batch[-1]):
+            break
+        after, n = batch[-1], min(2 * n, _MAX_BATCH)
+    out: list[_T] = []
+    end, n = len(ids), limit + 1
+    while end > 0 and len(out) < limit:
+        start = max(0, end - n)
+        out[:0] = keep(ids[start:end])
+        end, n = start, min(2 * n, _MAX_BATCH)
+    return out[len(out) - limit :] if len(out) > limit else out
 
 
 def _fill(

@@ -13,14 +13,32 @@ filesystem given as ``media=`` is adapted to a media store; any other object is 
 from __future__ import annotations
 
 import importlib
+import warnings
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from socialfeed.errors import ValidationError, show
-from socialfeed.interfaces import FromURL
+from socialfeed.errors import ValidationError, missing_driver, show
+from socialfeed.interfaces import (
+    FanoutQueue,
+    FeedCache,
+    FollowGraph,
+    FromURL,
+    MediaStore,
+    TweetStore,
+    missing_methods,
+)
 from socialfeed.settings import Settings
 
-__all__ = ["BUILTIN", "Role", "build", "known_schemes", "register", "resolve", "scheme_of"]
+__all__ = [
+    "BUILTIN",
+    "Role",
+    "build",
+    "known_schemes",
+    "register",
+    "require",
+    "resolve",
+    "scheme_of",
+]
 
 Role = Literal["store", "cache", "media", "queue"]
 
@@ -61,6 +79,9 @@ BUILTIN: dict[str, dict[str, tuple[str, str | None]]] = {
     },
 }
 
+# schemes people write that name no backend -> the URL they mean
+_ALIASES = {"postgres": "postgresql+psycopg://", "psql": "postgresql+psycopg://"}
+
 _registered: dict[str, dict[str, Any]] = {role: {} for role in BUILTIN}
 
 
@@ -77,11 +98,23 @@ def scheme_of(url: str) -> str:
 
 
 def _plugins(role: str) -> dict[str, Any]:
+    """The plugins' entry points for ``role``, by scheme; one that a built-in shadows is left
+    out, with a warning (the built-in wins)."""
     found: dict[str, Any] = {}
     for ep in entry_points(group="socialfeed.backends"):
         ep_role, _, scheme = ep.name.partition(".")
-        if ep_role == role:
-            found[scheme] = ep
+        if ep_role != role:
+            continue
+        if scheme in BUILTIN[role]:
+            warnings.warn(
+                f"the plugin entry point {ep.name} = {ep.value!r} (group socialfeed.backends) is "
+                f"shadowed: the built-in {role} backend for {scheme!r} URLs wins (override it "
+                "with socialfeed.registry.register)",
+                UserWarning,
+                stacklevel=3,
+            )
+            continue
+        found[scheme] = ep
     return found
 
 
@@ -111,11 +144,12 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
     """Build the backend for ``url``; a clear :class:`ValidationError` if none is known."""
     scheme = scheme_of(url)
     extra: str | None = None
+    plugins = _plugins(role)  # looked at first: a plugin that a built-in shadows is warned of
     if scheme in _registered[role]:
         target: Any = _registered[role][scheme]
     elif scheme in BUILTIN[role]:
         target, extra = BUILTIN[role][scheme]
-    elif scheme in (plugins := _plugins(role)):
+    elif scheme in plugins:
         target = plugins[scheme]
     elif role == "media" and _fsspec_knows(scheme):
         target = _FSSPEC
@@ -126,31 +160,51 @@ def resolve(role: Role, url: str, settings: Settings) -> Any:
             else name
             for name in known_schemes(role)
         )
+        alias = _ALIASES.get(scheme)
+        meant = f"did you mean {alias}...? " if alias else ""
         raise ValidationError(
             role,
-            f"unknown scheme {show(scheme)} in {show(url)}; known schemes: {known} "
+            f"unknown scheme {show(scheme)} in {show(url)}; {meant}known schemes: {known} "
             "(plugins add more through the 'socialfeed.backends' entry-point group)",
         )
     try:
         cls: FromURL = _load(target)
     except ImportError as exc:
-        hint = f"pip install 'socialfeed[{extra}]'" if extra else "check the plugin's installation"
-        raise ValidationError(
-            role, f"the backend for {show(scheme)} URLs cannot be imported ({exc}); {hint}"
-        ) from exc
+        raise missing_driver(role, f"the backend for {show(scheme)} URLs", exc, extra) from exc
     return cls.from_url(url, settings)
+
+
+_REQUIRED: dict[str, type] = {
+    "store": TweetStore,
+    "graph": FollowGraph,
+    "cache": FeedCache,
+    "media": MediaStore,
+    "queue": FanoutQueue,
+}
+
+
+def require(role: Role | Literal["graph"], backend: Any) -> Any:
+    """``backend`` itself, if it has every method of ``role``'s Protocol; else a
+    :class:`ValidationError` naming ``role`` and listing the missing methods."""
+    protocol = _REQUIRED[role]
+    if missing := missing_methods(backend, protocol):
+        raise ValidationError(
+            role,
+            f"{type(backend).__name__} is not a {protocol.__name__}: it lacks {', '.join(missing)}",
+        )
+    return backend
 
 
 def build(role: Role | Literal["graph"], value: Any, settings: Settings) -> Any:
     """The backend for a ``connect()`` argument: :func:`resolve` for a URL (a ``graph`` URL is a
     store URL: stores hold follows); for ``media``, a raw fsspec filesystem becomes a media store
-    on it; any other object is used as it is."""
+    on it; any other object is used as it is. The result is checked by :func:`require`."""
     if isinstance(value, str):
-        return resolve("store" if role == "graph" else role, value, settings)
+        return require(role, resolve("store" if role == "graph" else role, value, settings))
     if role == "media":
         import fsspec
 
         if isinstance(value, fsspec.AbstractFileSystem):
             store_class = _load(_FSSPEC)
-            return store_class.from_filesystem(value)
-    return value
+            return require(role, store_class.from_filesystem(value))
+    return require(role, value)

@@ -19,6 +19,7 @@ from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.ids import id_time
 from socialfeed.interfaces import Event, reference
 from socialfeed.models import FeedPage, MutedWord, Tweet, UserPage
+from socialfeed.notices import send
 from socialfeed.reading import active_words
 from socialfeed.validation import check_id, check_key, check_phrase
 
@@ -144,6 +145,7 @@ class SocialCalls:
         """Lift a block (idempotent); no follow comes back."""
         user, target = check_pair(user_id, target_id, "unblock")
         self._b.truth.store.set_relation("block", user, target, False)
+        send(self._b.cache.notify, [user])  # items come back: wake the user's subscribers
 
     def mute(self, user_id: int, target_id: int) -> None:
         """Mute a user (idempotent): nothing involving them shows to you; follows are kept."""
@@ -155,6 +157,7 @@ class SocialCalls:
         """Unmute a user (idempotent); their items come back after ``drain()``."""
         user, target = check_pair(user_id, target_id, "unmute")
         self._b.truth.store.set_relation("mute", user, target, False)
+        send(self._b.cache.notify, [user])
 
     def _relations_page(
         self, kind: Literal["block", "mute"], user_id: int, limit: int, cursor: str | None
@@ -219,6 +222,7 @@ class SocialCalls:
         user_id = check_id("user_id", user_id)
         norm = check_phrase(phrase, self.settings.max_muted_phrase_length)
         self._b.truth.store.delete_muted_word(user_id, norm)
+        send(self._b.cache.notify, [user_id])
 
     def muted_words(self, user_id: int) -> tuple[MutedWord, ...]:
         """The user's active muted words, by phrase (normalised)."""

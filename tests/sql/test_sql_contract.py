@@ -3,12 +3,12 @@ oracle) for every strategy, with the SQL feed cache and with the memory one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlhelpers import wipe
+from sqlhelpers import new_prefix, wipe
 
 import socialfeed
 from socialfeed.backends.memory import MemoryFeedCache
@@ -20,6 +20,16 @@ class TestSQLStore(StoreContract):
     @pytest.fixture
     def store(self, sql_store: SQLStore) -> SQLStore:
         return sql_store
+
+    @pytest.fixture
+    def broken_store(self, prepared: tuple[Engine, str]) -> Iterator[SQLStore]:
+        """A store whose tables were dropped behind its back: every statement fails."""
+        engine, _ = prepared
+        store = SQLStore(engine, prefix=new_prefix())
+        store.follower_count(1)  # creates the tables
+        store.tables.metadata.drop_all(engine)
+        yield store
+        store.drop_schema()
 
 
 class TestSQLFeedCache(FeedCacheContract):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
-from socialfeed.errors import BackendError, NotFound, ValidationError, show
+from socialfeed.errors import BackendError, NotFound, ValidationError, missing_driver, show
 from socialfeed.models import Media
 from socialfeed.settings import Settings
 from socialfeed.validation import is_media_id
@@ -129,17 +129,11 @@ class FsspecMediaStore:
         try:
             import fsspec.core
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ValidationError(
-                "media", "fsspec is not installed; pip install 'socialfeed[media]'"
-            ) from exc
+            raise missing_driver("media", "a media store", exc) from exc
         try:
             fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
         except ImportError as exc:
-            raise ValidationError(
-                "media",
-                f"the filesystem for {show(url)} is not installed ({exc}); "
-                "for s3:// URLs pip install 'socialfeed[s3]'",
-            ) from exc
+            raise missing_driver("media", f"the filesystem for {show(url)}", exc) from exc
         except ValueError as exc:
             raise ValidationError(
                 "media", f"{show(url)} is not a usable fsspec URL ({exc})"

@@ -17,6 +17,8 @@ __all__ = [
     "GROUPS",
     "BenchContext",
     "Row",
+    "Workload",
+    "known_workloads",
     "median_of",
     "p50_over",
     "percentile",
@@ -158,18 +160,32 @@ def median_of(ctx: BenchContext, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(ctx.repeats))
 
 
-def _workloads(only: set[str] | None, ctx: BenchContext) -> list[tuple[str, Callable[..., Any]]]:
-    found: list[tuple[str, Callable[..., Any]]] = []
+Workload = Callable[[BenchContext], list[Row]]
+"""A workload: runs on a :class:`BenchContext`, returns its rows."""
+
+
+def known_workloads(progress: Callable[[str], None] | None = None) -> dict[str, Workload]:
+    """Every workload of the :data:`GROUPS` that import here, by id, in the order of their
+    numbers (a group whose driver is missing is left out, and told to ``progress``). Importing
+    a group starts no server."""
+    found: dict[str, Workload] = {}
     for group in GROUPS:
         try:
             module = importlib.import_module(group)
         except ImportError as exc:
-            ctx.progress(f"skipping {group}: {exc}")
+            if progress is not None:
+                progress(f"skipping {group}: {exc}")
             continue
-        for wid, fn in module.WORKLOADS.items():
-            if only is None or wid in only:
-                found.append((wid, fn))
-    return sorted(found, key=lambda item: (int(item[0][1:].rstrip("F")), item[0]))
+        found.update(module.WORKLOADS)
+    return dict(sorted(found.items(), key=lambda item: (int(item[0][1:].rstrip("F")), item[0])))
+
+
+def _workloads(only: set[str] | None, ctx: BenchContext) -> list[tuple[str, Workload]]:
+    return [
+        (wid, fn)
+        for wid, fn in known_workloads(ctx.progress).items()
+        if only is None or wid in only
+    ]
 
 
 def table(rows: Sequence[Row]) -> str:

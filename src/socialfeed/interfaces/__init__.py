@@ -45,6 +45,7 @@ from socialfeed.interfaces._optional import (
     DurableTweetSupport,
     FanoutBatchSupport,
     FanoutGraphSupport,
+    FeedNoticeSupport,
     FeedReadSupport,
     FollowerCountSupport,
     HomeTimelineSupport,
@@ -84,6 +85,7 @@ __all__ = [
     "FanoutGraphSupport",
     "FanoutQueue",
     "FeedCache",
+    "FeedNoticeSupport",
     "FeedReadSupport",
     "FeedStrategy",
     "FollowGraph",
@@ -106,6 +108,7 @@ __all__ = [
     "UploadSweepSupport",
     "WorkerIdLeaseSupport",
     "as_stored",
+    "missing_methods",
     "reference",
     "supports",
 ]
@@ -124,6 +127,19 @@ def supports(backend: object, ability: type[A]) -> TypeGuard[A]:
 
 
 _SUPPORTS: dict[tuple[type, object], bool] = {}
+
+
+def missing_methods(backend: object, protocol: type) -> list[str]:
+    """The methods of ``protocol`` (and of the Protocols it extends) that ``backend`` lacks,
+    sorted; ``[]`` when it implements them all."""
+    required = {
+        name
+        for cls in protocol.__mro__
+        if getattr(cls, "_is_protocol", False) and cls is not Protocol
+        for name, value in vars(cls).items()
+        if callable(value) and not name.startswith("_")
+    }
+    return sorted(name for name in required if not callable(getattr(backend, name, None)))
 
 
 @runtime_checkable
@@ -154,7 +170,7 @@ class CompleteGraph(
 
 
 @runtime_checkable
-class CompleteCache(FeedCache, FeedReadSupport, FanoutBatchSupport, Protocol):
+class CompleteCache(FeedCache, FeedReadSupport, FanoutBatchSupport, FeedNoticeSupport, Protocol):
     """A FeedCache with every optional ability."""
 
 

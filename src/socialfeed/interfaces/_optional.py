@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 from socialfeed.interfaces._core import CachedSlice, Event, ListKind
 from socialfeed.jobs import Job
 from socialfeed.models import Tweet
+from socialfeed.notices import Listening, Wake
 
 __all__ = [
     "DeadLetterSupport",
@@ -17,6 +18,7 @@ __all__ = [
     "DurableTweetSupport",
     "FanoutBatchSupport",
     "FanoutGraphSupport",
+    "FeedNoticeSupport",
     "FeedReadSupport",
     "FollowerCountSupport",
     "HomeTimelineSupport",
@@ -87,6 +89,19 @@ class FanoutBatchSupport(Protocol):
         max_length: int,
     ) -> None:
         """``insert(kind, keys, ids, max_length)`` for each ``(keys, ids)`` of ``batches``."""
+
+
+@runtime_checkable
+class FeedNoticeSupport(Protocol):
+    """Optional ability of a FeedCache: feed notices (:mod:`socialfeed.notices`) that reach
+    every process, so ``subscribe()`` wakes wherever the write happened (Redis pub/sub)."""
+
+    def notify(self, channels: Sequence[int]) -> None:
+        """Send a notice on each of ``channels`` (user ids) to every process's listeners."""
+
+    def listen(self, channels: Sequence[int], wake: Wake) -> Listening:
+        """Call ``wake(channel)`` for each notice on ``channels`` until the returned
+        registration is closed; notices sent after this returns are delivered."""
 
 
 @runtime_checkable

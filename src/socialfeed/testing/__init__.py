@@ -16,6 +16,13 @@ Suites: :class:`StoreContract` (fixture ``store``: an empty TweetStore + FollowG
 test of :mod:`socialfeed.testing.oracle`. :mod:`socialfeed.testing.data` holds the test and
 benchmark data (the zipf follow graph, small images); it needs neither pytest nor hypothesis, so
 importing it (or this package) does not import them: the suites load on first use.
+
+A failing suite assertion shows the values it compared: the ``pytest11`` entry point of the
+installed package loads :mod:`socialfeed.testing.pytest_plugin`, which registers the suite
+modules for pytest's assertion rewriting (from a source tree: ``-p
+socialfeed.testing.pytest_plugin``). Every listing a suite pages through is bounded by
+:mod:`socialfeed.testing.paging`. :class:`StoreContract` also runs a backend-failure test when
+the subclass overrides the ``broken_store`` fixture (see :mod:`socialfeed.testing.store_edges`).
 """
 
 from __future__ import annotations

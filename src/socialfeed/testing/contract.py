@@ -29,6 +29,7 @@ from socialfeed.models import Media, Tweet
 from socialfeed.testing.data import png_bytes
 from socialfeed.testing.deployment import DeploymentStoreTests
 from socialfeed.testing.social_store import SocialStoreTests
+from socialfeed.testing.store_edges import StoreEdgeTests
 
 __all__ = [
     "FeedCacheContract",
@@ -47,8 +48,9 @@ def _tweet(tweet_id: int, author: int, text: str = "hi", media: tuple[Media, ...
     return Tweet(tweet_id, author, text, T0 + timedelta(milliseconds=tweet_id % 10_000), media)
 
 
-class StoreContract(DeploymentStoreTests, SocialStoreTests):
-    """A TweetStore + FollowGraph (fixture ``store``, empty)."""
+class StoreContract(DeploymentStoreTests, SocialStoreTests, StoreEdgeTests):
+    """A TweetStore + FollowGraph (fixture ``store``, empty; optionally ``broken_store``: a
+    store whose backend fails, see :mod:`socialfeed.testing.store_edges`)."""
 
     def test_tweets_round_trip(self, store: Any) -> None:
         t = _tweet(10, 1, "héllo 👩‍👩‍👧 עברית e\u0301", (MEDIA, Media("m-0", "video/mp4", 99)))

@@ -17,7 +17,9 @@ from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.feed import SocialFeed
 from socialfeed.interfaces import DurableTweetSupport, supports
 from socialfeed.settings import Settings
+from socialfeed.testing import paging
 from socialfeed.testing.data import png_bytes
+from socialfeed.testing.live_contract import LiveFeedContract
 from socialfeed.testing.oracle import check_history, histories, page_all
 from socialfeed.testing.social_contract import SocialFeedContract
 
@@ -40,7 +42,7 @@ def _snapshot(sf: SocialFeed, users: range) -> _Snapshot:
     )
 
 
-class FeedContract(SocialFeedContract):
+class FeedContract(SocialFeedContract, LiveFeedContract):
     """The whole API end to end (fixture ``make_feed(strategy, settings)``)."""
 
     strategies = ("push", "pull", "hybrid")
@@ -73,16 +75,11 @@ class FeedContract(SocialFeedContract):
         sf.follow(1, 2)
         ids = [sf.create_tweet(1 + i % 2, f"t{i}").id for i in range(23)]
         sf.drain(timeout=30)
-        pages = []
-        cursor = None
-        while True:
-            page = sf.get_feed(1, limit=4, cursor=cursor)
-            pages.append([t.id for t in page.items])
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        assert [i for p in pages for i in p] == ids[::-1]
-        assert all(len(p) == 4 for p in pages[:-1])
+        listing = paging.pages(
+            lambda n, c: sf.get_feed(1, limit=n, cursor=c), lambda: 4, what="feed of 1", most=23
+        )
+        assert paging.flat(listing) == ids[::-1]
+        assert all(len(p) == 4 for _, p, _ in listing[:-1])
 
     def test_new_tweets_do_not_shift_pages(self, sf: SocialFeed) -> None:
         old = [sf.create_tweet(1, f"t{i}").id for i in range(6)]

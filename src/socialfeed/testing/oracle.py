@@ -15,6 +15,7 @@ import attrs
 from hypothesis import strategies as st
 
 from socialfeed.feed import SocialFeed
+from socialfeed.testing import paging
 
 __all__ = ["Model", "check_history", "histories", "page_all"]
 
@@ -36,17 +37,20 @@ class Model:
         )
 
 
-def page_all(sf: SocialFeed, user_id: int, sizes: Callable[[], int]) -> list[int]:
-    """Every id of ``user_id``'s feed, paging with ``next_cursor`` and page sizes from ``sizes``."""
-    ids: list[int] = []
-    cursor: str | None = None
-    for _ in range(10_000):
-        page = sf.get_feed(user_id, limit=sizes(), cursor=cursor)
-        ids.extend(t.id for t in page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return ids
-    raise AssertionError("the feed never ended")
+def page_all(
+    sf: SocialFeed, user_id: int, sizes: Callable[[], int], *, most: int = 10_000
+) -> list[int]:
+    """Every id of ``user_id``'s feed, paging with ``next_cursor`` and page sizes from ``sizes``
+    (``most``: how many items the feed can hold at most; :func:`~socialfeed.testing.paging.pages`
+    bounds the loop)."""
+    return paging.flat(
+        paging.pages(
+            lambda n, c: sf.get_feed(user_id, limit=n, cursor=c),
+            sizes,
+            what=f"feed of user {user_id}",
+            most=most,
+        )
+    )
 
 
 # Half the draws come from a handful of users, so follows, posts and reads meet often.
@@ -107,5 +111,5 @@ def check_history(
             sf.drain(timeout=60)
     sf.drain(timeout=60)
     for user in range(1, USERS + 1):
-        got = page_all(sf, user, lambda: sizes.randint(1, 7))
+        got = page_all(sf, user, lambda: sizes.randint(1, 7), most=len(model.tweets))
         assert got == model.home(user), f"feed of user {user} differs from home(u)"

@@ -26,6 +26,7 @@ from socialfeed.errors import NotFound, PermissionDenied, ValidationError
 from socialfeed.feed import SocialFeed
 from socialfeed.models import FeedPage, MutedWord
 from socialfeed.settings import Settings
+from socialfeed.testing import paging
 from socialfeed.testing.social_oracle import Step, check_social_history, social_histories
 
 __all__ = ["ORACLE_SETTINGS", "SocialFeedContract"]
@@ -53,16 +54,8 @@ def _feed(sf: SocialFeed, user: int) -> list[int]:
 
 
 def _pages(fetch: Callable[[int, str | None], FeedPage], limit: int) -> list[list[int]]:
-    """Every page of a listing, following ``next_cursor`` (bounded)."""
-    pages: list[list[int]] = []
-    cursor: str | None = None
-    for _ in range(1000):
-        page = fetch(limit, cursor)
-        pages.append(_ids(page))
-        cursor = page.next_cursor
-        if cursor is None:
-            return pages
-    raise AssertionError("the listing never ended")
+    """Every page of a listing, following ``next_cursor`` (bounded by :func:`pages`)."""
+    return [ids for _, ids, _ in paging.pages(fetch, lambda: limit, what="the listing", most=200)]
 
 
 def _assert_full_pages(pages: list[list[int]], limit: int, expected: list[int]) -> None:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from socialfeed.errors import PermissionDenied, SocialFeedError
 from socialfeed.feed import SocialFeed
 from socialfeed.models import FeedPage, Tweet, UserPage
+from socialfeed.testing import paging
 from socialfeed.testing.social_model import RepostPlan, SocialModel
 
 __all__ = [
@@ -157,35 +158,25 @@ def expect_same(
 
 
 def page_items(
-    fetch: Callable[[int, str | None], FeedPage], sizes: Callable[[], int], what: str
+    fetch: Callable[[int, str | None], FeedPage],
+    sizes: Callable[[], int],
+    what: str,
+    most: int = 10_000,
 ) -> list[tuple[int, list[int], str | None]]:
     """Every page of a tweet listing, following ``next_cursor`` with page sizes from ``sizes``:
-    ``(limit, ids, next_cursor)`` per page (a bounded loop)."""
-    pages: list[tuple[int, list[int], str | None]] = []
-    cursor: str | None = None
-    for _ in range(10_000):
-        limit = sizes()
-        page = fetch(limit, cursor)
-        pages.append((limit, [t.id for t in page.items], page.next_cursor))
-        cursor = page.next_cursor
-        if cursor is None:
-            return pages
-    raise AssertionError(f"{what} never ended")
+    ``(limit, ids, next_cursor)`` per page (bounded by :func:`~socialfeed.testing.paging.pages`;
+    ``most``: how many items the listing can hold)."""
+    return paging.pages(fetch, sizes, what=what, most=most)
 
 
 def page_users(
-    fetch: Callable[[int, str | None], UserPage], sizes: Callable[[], int], what: str
+    fetch: Callable[[int, str | None], UserPage],
+    sizes: Callable[[], int],
+    what: str,
+    most: int = 10_000,
 ) -> list[int]:
-    """Every id of a user listing, following ``next_cursor`` (a bounded loop)."""
-    ids: list[int] = []
-    cursor: str | None = None
-    for _ in range(10_000):
-        page = fetch(sizes(), cursor)
-        ids.extend(page.ids)
-        cursor = page.next_cursor
-        if cursor is None:
-            return ids
-    raise AssertionError(f"{what} never ended")
+    """Every id of a user listing, following ``next_cursor`` (bounded, as :func:`page_items`)."""
+    return paging.flat(paging.pages(fetch, sizes, what=what, most=most))
 
 
 def _assert_pages(
@@ -348,13 +339,49 @@ class _Replay:
 
     def final_feed(self, user: int) -> None:
         sf = self.sf
-        pages = page_items(lambda n, cur: sf.get_feed(user, limit=n, cursor=cur), self.size, "feed")
+        pages = page_items(
+            lambda n, cur: sf.get_feed(user, limit=n, cursor=cur),
+            self.size,
+            f"feed of user {user}",
+            len(self.model.items),
+        )
         got = [i for _, ids, _ in pages for i in ids]
         expected = self.model.home(user)
         assert got == expected, (
             f"feed of user {user} differs from home(u): got {got}, expected {expected}"
         )
         _assert_pages(pages, expected, f"feed of user {user}")
+        self.forward_feed(user, pages, expected)
+
+    def forward_feed(
+        self, user: int, pages: list[tuple[int, list[int], str | None]], expected: list[int]
+    ) -> None:
+        """From a random page's ``prev_cursor``, paging forward to the present yields exactly
+        the items of ``home(u)`` newer than that page's first item, each page the items
+        immediately newer than the last, full until the one that is caught up."""
+        sf, start = self.sf, self.rng.randrange(len(pages))
+        before = pages[start - 1][2] if start else None
+        page = sf.get_feed(user, limit=pages[start][0], cursor=before)
+        newer = expected[: expected.index(page.items[0].id)] if page.items else []
+        got: list[int] = []
+        cursor = page.prev_cursor
+        for _ in range(len(expected) + 2):
+            limit = self.size()
+            step = sf.get_feed(user, limit=limit, cursor=cursor)
+            ids = [t.id for t in step.items]
+            want = newer[max(0, len(newer) - len(got) - limit) : len(newer) - len(got)]
+            assert ids == want, f"feed of user {user} forward: got {ids}, expected {want}"
+            last = ids[-1] if ids else got[-1] if got else page.items[0].id if page.items else 0
+            older = expected.index(last) + 1 < len(expected) if expected else False
+            assert (step.next_cursor is None) == (not older), (
+                f"feed of user {user} forward: next_cursor {step.next_cursor!r}"
+            )
+            got.extend(reversed(ids))
+            cursor = step.prev_cursor
+            if len(ids) < limit:
+                assert got == newer[::-1], f"feed of user {user}: forward paging skipped items"
+                return
+        raise AssertionError(f"feed of user {user}: forward paging never caught up")
 
     def final_item(self, item_id: int) -> None:
         sf, model = self.sf, self.model
@@ -375,6 +402,7 @@ class _Replay:
             lambda n, cur: sf.replies(item_id, limit=n, cursor=cur, viewer_id=viewer),
             self.size,
             what,
+            len(model.items),
         )
         _assert_pages(pages, model.replies(item_id, viewer), what)
 
@@ -392,6 +420,7 @@ class _Replay:
                 lambda n, cur: sf.user_timeline(user, limit=n, cursor=cur, viewer_id=viewer),
                 self.size,
                 what,
+                len(model.items),
             )
             _assert_pages(pages, expected, what)
         small = lambda: self.rng.randint(1, 3)  # noqa: E731
@@ -402,7 +431,7 @@ class _Replay:
             ("following", sf.following, model.following(user)),
         )
         for name, fetch, want in listings:
-            got = page_users(partial(_user_page, fetch, user), small, name)
+            got = page_users(partial(_user_page, fetch, user), small, name, SOCIAL_USERS)
             assert got == want, f"{name}({user}): got {got}, expected {want}"
         muted = sf.muted_words(user)
         assert muted == model.muted_words(user), (

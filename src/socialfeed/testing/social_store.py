@@ -11,6 +11,7 @@ ability is held to what its default promises; the tests of what only the store i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from socialfeed.abilities import complete_graph, complete_store
 from socialfeed.interfaces import Event, SocialStore, reference, supports
 from socialfeed.models import Media, Tweet
+from socialfeed.testing.paging import repeat
 
 __all__ = ["SocialStoreTests"]
 
@@ -190,10 +192,11 @@ class SocialStoreTests:
         g.add_follow(7, 5)
         g.add_follow(2, 6)
         s.begin_erasure(1, 1000, 0)
-        dropped: list[tuple[int, int, int]] = []
-        while batch := s.drop_edges(1, 2):
-            assert len(batch) <= 2
-            dropped.extend(batch)
+        batches = repeat(
+            lambda: s.drop_edges(1, 2), until=lambda b: not b, most=5, what="drop_edges"
+        )
+        assert all(len(batch) <= 2 for batch in batches), batches
+        dropped = [edge for batch in batches for edge in batch]
         assert sorted((f, e) for f, e, _ in dropped) == [(1, 5), (1, 6), (2, 1), (3, 1), (4, 1)]
         assert {(f, e, n) for f, e, n in dropped if e != 1} == {(1, 5, 1), (1, 6, 1)}
         assert sorted(n for _, e, n in dropped if e == 1) == [0, 1, 2]  # as if one by one
@@ -215,11 +218,11 @@ class SocialStoreTests:
             s.put_muted_word(1, word, True, None)
         s.put_muted_word(2, "a", True, None)
         s.begin_erasure(1, 1000, 0)
-        total = 0
-        while n := s.drop_relations(1, 2):
-            assert n <= 2 or total + n == 7
-            total += n
-        assert total == 7
+        counts = repeat(
+            lambda: s.drop_relations(1, 2), until=lambda n: not n, most=7, what="drop_relations"
+        )
+        assert sum(counts) == 7, counts
+        assert all(n <= 2 or t == 7 for n, t in zip(counts, accumulate(counts), strict=True))
         assert s.relations("block", 1, None, 10) == [] and s.relations("mute", 1, None, 10) == []
         assert s.relations("block", 4, None, 10) == [2]
         assert s.relations("mute", 5, None, 10) == []

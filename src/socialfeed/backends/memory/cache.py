@@ -11,6 +11,7 @@ from typing import Any
 from socialfeed.backends.memory.store import newest_first
 from socialfeed.interfaces import BUILDING, CachedSlice, ListKind
 from socialfeed.models import Tweet
+from socialfeed.notices import Hub, Listening, Wake
 from socialfeed.settings import Settings
 
 __all__ = ["MemoryFeedCache"]
@@ -46,11 +47,20 @@ class MemoryFeedCache:
         self._seen: dict[int, datetime] = {}
         self._hot: OrderedDict[int, Tweet | None] = OrderedDict()  # None: tombstone
         self._hot_capacity = hot_tweets
+        self._hub = Hub()
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> MemoryFeedCache:
         """``memory://``: a new, empty cache."""
         return cls()
+
+    def notify(self, channels: Sequence[int]) -> None:
+        """Feed notices, to the listeners of this process."""
+        self._hub.deliver(channels)
+
+    def listen(self, channels: Sequence[int], wake: Wake) -> Listening:
+        """Listen to this cache's feed notices."""
+        return self._hub.listen(channels, wake)
 
     def read(self, kind: ListKind, key: int, before: int | None, limit: int) -> CachedSlice | None:
         """Entries below ``before`` and at or above the floor."""

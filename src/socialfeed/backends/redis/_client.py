@@ -73,11 +73,28 @@ def _fast_retry() -> Retry:
     return Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1)
 
 
+_MAX_DATABASE = 2**31 - 1  # redis.conf's "databases" is an int; 16 unless configured
+
+
+def _check_database(url: str, part: str, text: str) -> None:
+    """A database number in ``url`` (``part`` says where) is a whole number in range, or absent:
+    redis-py would quietly use database 0 for ``redis://host/abc``."""
+    if text and not (text.isdigit() and int(text) <= _MAX_DATABASE):
+        raise ValidationError(
+            "url",
+            f"the database number ({part}) in {url!r} must be a whole number in "
+            f"0..{_MAX_DATABASE}, got {text!r}",
+        )
+
+
 def make_client(url: str, *, extra_socket_timeout: float = 0.0) -> AnyRedis:
     """A client for ``redis://``, ``rediss://`` or ``redis+cluster://`` (``rediss+cluster://``)
     with short timeouts unless the URL sets ``socket_timeout``/``socket_connect_timeout``."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
+    if parts.scheme.lower() != "unix":  # a unix:// path is the socket's
+        _check_database(url, "the path after the host", parts.path.strip("/"))
+    _check_database(url, "the db= query parameter", query.get("db", ""))
     kwargs: dict[str, Any] = {"retry": _fast_retry()}
     if "socket_timeout" not in query:
         kwargs["socket_timeout"] = DEFAULT_SOCKET_TIMEOUT + extra_socket_timeout

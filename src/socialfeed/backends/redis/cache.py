@@ -30,9 +30,11 @@ from socialfeed.backends.redis.codec import (
     unpack_ids,
 )
 from socialfeed.backends.redis.lease import RedisWorkerLeases
+from socialfeed.backends.redis.notices import RedisNotices
 from socialfeed.errors import ValidationError
 from socialfeed.interfaces import BUILDING, CachedSlice, ListKind
 from socialfeed.models import Tweet
+from socialfeed.notices import Listening, Wake
 from socialfeed.settings import Settings
 
 __all__ = ["RedisFeedCache"]
@@ -78,6 +80,7 @@ class RedisFeedCache(RedisWorkerLeases):
     _keys: Keys
     _cluster: bool
     _owns_client: bool
+    _notices: RedisNotices
 
     def __init__(
         self,
@@ -105,6 +108,7 @@ class RedisFeedCache(RedisWorkerLeases):
         self._keys = Keys(prefix)
         self._cluster = isinstance(client, RedisCluster)
         self._owns_client = owns_client
+        self._notices = RedisNotices(client, prefix)
 
     def _lease_prefix(self) -> str:
         return self.prefix
@@ -275,8 +279,18 @@ class RedisFeedCache(RedisWorkerLeases):
         with backend_errors("forget_hot_tweet"):
             self.client.set(key, TOMBSTONE, px=self._ms(self.tombstone_ttl))
 
+    # notices
+    def notify(self, channels: Sequence[int]) -> None:
+        """Feed notices to every process (Redis pub/sub, see ``notices.py`` here)."""
+        self._notices.notify(channels)
+
+    def listen(self, channels: Sequence[int], wake: Wake) -> Listening:
+        """Listen to feed notices from every process."""
+        return self._notices.listen(channels, wake)
+
     def close(self) -> None:
-        """Close the client if this cache created it."""
+        """Stop listening for notices; close the client if this cache created it."""
+        self._notices.close()
         if self._owns_client:
             with backend_errors("close"):
                 self.client.close()

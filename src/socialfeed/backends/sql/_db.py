@@ -18,7 +18,7 @@ from sqlalchemy.sql.base import Executable
 
 from socialfeed.backends.sql.routing import ReplicaRouter
 from socialfeed.backends.sql.schema import DEFAULT_PREFIX
-from socialfeed.errors import BackendError, ValidationError
+from socialfeed.errors import BackendError, ValidationError, missing_driver, show
 
 __all__ = [
     "Database",
@@ -61,7 +61,10 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
             u = u.update_query_dict({"charset": "utf8mb4"})
         kwargs["pool_recycle"] = 3600
     kwargs.update(options)
-    engine = create_engine(u, **kwargs)
+    try:
+        engine = create_engine(u, **kwargs)
+    except ImportError as exc:
+        raise missing_driver("url", show(u.render_as_string()), exc) from exc
     if backend == "sqlite":
         configure_sqlite(engine, wal=not _is_memory_sqlite(u))
     return engine
