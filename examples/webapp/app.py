@@ -273,10 +273,11 @@ def create_app(**connect_kwargs: Any) -> FastAPI:
         if not isinstance(media, list):
             raise ValidationError("media", "must be a list of media ids")
         reply_to = body.get("reply_to")
+        text: Any = body.get("text")  # the library checks it is a str within the limit
         with _named(user_id="author_id"):
             tweet = await feed().create_tweet(
                 _as_id("author_id", body.get("author_id")),
-                body.get("text"),
+                text,
                 media,
                 reply_to=None if reply_to is None else _as_id("reply_to", reply_to),
                 idempotency_key=body.get("idempotency_key"),
