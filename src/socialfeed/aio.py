@@ -10,7 +10,8 @@ async with socialfeed.aio.connect() as sf:       # the same arguments as socialf
 
 Every call of :class:`~socialfeed.SocialFeed` is a coroutine here, with the same arguments,
 results and errors. Each runs the sync facade in a thread of the feed's own pool, so the event
-loop never blocks and the policy (strategies, filters, jobs) exists once; ``subscribe`` waits
+loop never blocks and the policy (strategies, filters, jobs) exists once (reads of the
+in-process memory backends, which never wait, run on the loop); ``subscribe`` waits
 on an ``asyncio.Event`` woken by feed notices, holding no thread while it waits
 (``docs/performance.md`` has W14: what a call costs here against the sync facade).
 """
@@ -26,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from socialfeed.backends.memory import MemoryFeedCache, MemoryStore
 from socialfeed.feed import SocialFeed
 from socialfeed.feed import connect as connect_sync
 from socialfeed.interfaces import FeedStrategy
@@ -41,17 +43,34 @@ THREADS = 32
 
 
 def _in_thread(
-    method: Callable[Concatenate[SocialFeed, _P], _R],
+    method: Callable[Concatenate[SocialFeed, _P], _R], *, reads: bool = False
 ) -> Callable[Concatenate[AsyncSocialFeed, _P], Coroutine[Any, Any, _R]]:
-    """``method`` of the sync facade as a coroutine, run in the feed's thread pool."""
+    """``method`` of the sync facade as a coroutine, run in the feed's thread pool; a read
+    (``reads``) on backends that all live in this process runs on the loop: it never waits,
+    and handing it to a thread would cost more than the call."""
     name = method.__name__
 
     async def call(self: AsyncSocialFeed, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         feed = await self.open()
-        return await self.run(functools.partial(getattr(feed, name), *args, **kwargs))
+        bound = functools.partial(getattr(feed, name), *args, **kwargs)
+        return bound() if reads and self._in_process else await self.run(bound)
 
     functools.update_wrapper(call, method)  # its name, docs and signature
     return call
+
+
+def _reads(
+    method: Callable[Concatenate[SocialFeed, _P], _R],
+) -> Callable[Concatenate[AsyncSocialFeed, _P], Coroutine[Any, Any, _R]]:
+    return _in_thread(method, reads=True)
+
+
+def _lives_in_process(feed: SocialFeed) -> bool:
+    """Whether the store, graph and cache are the in-process memory backends (reads of them
+    never wait on I/O)."""
+    return all(isinstance(b, MemoryStore) for b in (feed.store, feed.graph)) and isinstance(
+        feed.cache, MemoryFeedCache
+    )
 
 
 class AsyncSocialFeed:
@@ -67,6 +86,7 @@ class AsyncSocialFeed:
         self._feed = open_feed if isinstance(open_feed, SocialFeed) else None
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="socialfeed-aio")
         self._opening = threading.Lock()
+        self._in_process = self._feed is not None and _lives_in_process(self._feed)
 
     @property
     def sync(self) -> SocialFeed:
@@ -91,30 +111,31 @@ class AsyncSocialFeed:
                 opener = self._open_feed
                 assert callable(opener)
                 self._feed = opener()
+                self._in_process = _lives_in_process(self._feed)
 
     # the calls of section 2
     create_tweet = _in_thread(SocialFeed.create_tweet)
-    get_tweet = _in_thread(SocialFeed.get_tweet)
+    get_tweet = _reads(SocialFeed.get_tweet)
     delete_tweet = _in_thread(SocialFeed.delete_tweet)
     repost = _in_thread(SocialFeed.repost)
-    replies = _in_thread(SocialFeed.replies)
+    replies = _reads(SocialFeed.replies)
     follow = _in_thread(SocialFeed.follow)
     unfollow = _in_thread(SocialFeed.unfollow)
-    get_feed = _in_thread(SocialFeed.get_feed)
-    user_timeline = _in_thread(SocialFeed.user_timeline)
-    followers = _in_thread(SocialFeed.followers)
-    following = _in_thread(SocialFeed.following)
-    follower_count = _in_thread(SocialFeed.follower_count)
-    following_count = _in_thread(SocialFeed.following_count)
+    get_feed = _reads(SocialFeed.get_feed)
+    user_timeline = _reads(SocialFeed.user_timeline)
+    followers = _reads(SocialFeed.followers)
+    following = _reads(SocialFeed.following)
+    follower_count = _reads(SocialFeed.follower_count)
+    following_count = _reads(SocialFeed.following_count)
     block = _in_thread(SocialFeed.block)
     unblock = _in_thread(SocialFeed.unblock)
-    blocks = _in_thread(SocialFeed.blocks)
+    blocks = _reads(SocialFeed.blocks)
     mute = _in_thread(SocialFeed.mute)
     unmute = _in_thread(SocialFeed.unmute)
-    mutes = _in_thread(SocialFeed.mutes)
+    mutes = _reads(SocialFeed.mutes)
     mute_word = _in_thread(SocialFeed.mute_word)
     unmute_word = _in_thread(SocialFeed.unmute_word)
-    muted_words = _in_thread(SocialFeed.muted_words)
+    muted_words = _reads(SocialFeed.muted_words)
     delete_user = _in_thread(SocialFeed.delete_user)
     upload_media = _in_thread(SocialFeed.upload_media)
     media_url = _in_thread(SocialFeed.media_url)

@@ -27,7 +27,12 @@ __all__ = [
     "timed",
 ]
 
-GROUPS = ("socialfeed.bench.memory", "socialfeed.bench.redis", "socialfeed.bench.sql")
+GROUPS = (
+    "socialfeed.bench.memory",
+    "socialfeed.bench.redis",
+    "socialfeed.bench.sql",
+    "socialfeed.bench.live",
+)
 """Modules holding workloads; a group whose backend is not installed is reported and skipped."""
 
 
