@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -76,6 +76,22 @@ def _named(**names: str) -> Iterator[None]:
 
 
 _RELATION = {"follower_id": "user_id", "followee_id": "other_id", "target_id": "other_id"}
+_RELATIONS = [("following", "follow", "unfollow"), ("blocks", "block", "unblock")]
+_RELATIONS.append(("mutes", "mute", "unmute"))
+
+
+def _relation_route(feed: _Feed, call: str) -> Callable[[str, str], Awaitable[Response]]:
+    """The route of one relation call (``follow``, ``unblock``...): ``user_id`` acts on
+    ``other_id``."""
+
+    async def route(user_id: str, other_id: str) -> Response:
+        with _named(**_RELATION):
+            act = getattr(feed(), call)
+            await act(_as_id("user_id", user_id), _as_id("other_id", other_id))
+        return Response(status_code=204)
+
+    route.__doc__ = f"``user_id`` {call}s ``other_id``."
+    return route
 
 
 def _as_limit(value: str | None) -> int:
@@ -221,47 +237,15 @@ def create_app(**connect_kwargs: Any) -> FastAPI:
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
     # follows, blocks, mutes: POST makes the relation, DELETE removes it (all idempotent)
-    @app.post("/users/{user_id}/following/{other_id}", status_code=204)
-    async def follow(user_id: str, other_id: str) -> Response:
-        """``user_id`` follows ``other_id``."""
-        with _named(**_RELATION):
-            await feed().follow(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
-
-    @app.delete("/users/{user_id}/following/{other_id}", status_code=204)
-    async def unfollow(user_id: str, other_id: str) -> Response:
-        """``user_id`` stops following ``other_id``."""
-        with _named(**_RELATION):
-            await feed().unfollow(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
-
-    @app.post("/users/{user_id}/blocks/{other_id}", status_code=204)
-    async def block(user_id: str, other_id: str) -> Response:
-        """``user_id`` blocks ``other_id``."""
-        with _named(**_RELATION):
-            await feed().block(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
-
-    @app.delete("/users/{user_id}/blocks/{other_id}", status_code=204)
-    async def unblock(user_id: str, other_id: str) -> Response:
-        """``user_id`` unblocks ``other_id``."""
-        with _named(**_RELATION):
-            await feed().unblock(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
-
-    @app.post("/users/{user_id}/mutes/{other_id}", status_code=204)
-    async def mute(user_id: str, other_id: str) -> Response:
-        """``user_id`` mutes ``other_id``."""
-        with _named(**_RELATION):
-            await feed().mute(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
-
-    @app.delete("/users/{user_id}/mutes/{other_id}", status_code=204)
-    async def unmute(user_id: str, other_id: str) -> Response:
-        """``user_id`` unmutes ``other_id``."""
-        with _named(**_RELATION):
-            await feed().unmute(_as_id("user_id", user_id), _as_id("other_id", other_id))
-        return Response(status_code=204)
+    for path, make, undo in _RELATIONS:
+        for method, call in (("POST", make), ("DELETE", undo)):
+            app.add_api_route(
+                f"/users/{{user_id}}/{path}/{{other_id}}",
+                _relation_route(feed, call),
+                methods=[method],
+                status_code=204,
+                name=call,
+            )
 
     # tweets
     @app.post("/tweets", status_code=201)

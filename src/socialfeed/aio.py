@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,9 +31,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from socialfeed.backends.memory import MemoryFeedCache, MemoryStore
 from socialfeed.feed import SocialFeed
 from socialfeed.feed import connect as connect_sync
-from socialfeed.interfaces import FeedStrategy
 from socialfeed.models import FeedPage
-from socialfeed.settings import Settings
 
 __all__ = ["AsyncSocialFeed", "connect"]
 
@@ -198,22 +197,21 @@ class AsyncSocialFeed:
         await self.close()
 
 
-def connect(
-    store: str | Any | None = None,
-    cache: str | Any | None = None,
-    media: str | Any | None = None,
-    queue: str | Any | None = None,
-    workers: int | None = None,
-    strategy: str | FeedStrategy | None = None,
-    settings: Settings | None = None,
-    *,
-    graph: str | Any | None = None,
-) -> AsyncSocialFeed:
-    """:func:`socialfeed.connect` for asyncio, with the same arguments: an
+def _for_asyncio(sync: Callable[_P, SocialFeed]) -> Callable[_P, AsyncSocialFeed]:
+    """``connect`` for asyncio: the same parameters, an unopened :class:`AsyncSocialFeed`."""
+
+    def connect(*args: _P.args, **kwargs: _P.kwargs) -> AsyncSocialFeed:
+        return AsyncSocialFeed(functools.partial(sync, *args, **kwargs))
+
+    connect.__signature__ = inspect.signature(sync).replace(  # type: ignore[attr-defined]
+        return_annotation="AsyncSocialFeed"
+    )
+    connect.__doc__ = """:func:`socialfeed.connect` for asyncio, with the same arguments: an
     :class:`AsyncSocialFeed` that opens (in a thread) on ``async with``, on ``await`` or on its
     first call. Bad arguments raise when it opens, as ``connect`` would."""
-    return AsyncSocialFeed(
-        functools.partial(
-            connect_sync, store, cache, media, queue, workers, strategy, settings, graph=graph
-        )
-    )
+    return connect
+
+
+connect = _for_asyncio(connect_sync)
+""":func:`socialfeed.connect` for asyncio, with the same arguments: an :class:`AsyncSocialFeed`
+that opens (in a thread) on ``async with``, on ``await`` or on its first call."""
