@@ -18,6 +18,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from redis.cluster import RedisCluster
+
 from socialfeed.backends.redis._client import AnyRedis, backend_errors
 from socialfeed.errors import BackendError
 from socialfeed.notices import Hub, Listening, Wake
@@ -35,6 +37,7 @@ class RedisNotices:
 
     def __init__(self, client: AnyRedis, prefix: str) -> None:
         self._client = client
+        self._cluster = isinstance(client, RedisCluster)
         self._prefix = f"{prefix}:n:".encode()
         self._hub = Hub(self._changed)
         self._lock = threading.Lock()
@@ -46,8 +49,13 @@ class RedisNotices:
         return self._prefix + str(channel).encode()
 
     def notify(self, channels: Sequence[int]) -> None:
-        """One ``PUBLISH`` per channel, in one round trip."""
+        """One ``PUBLISH`` per channel, in one round trip (one each on a cluster, which
+        refuses pipelined publishes and broadcasts every message to all its nodes)."""
         with backend_errors("notify"):
+            if self._cluster:
+                for channel in channels:
+                    self._client.publish(self._name(channel), b"")
+                return
             pipe = self._client.pipeline(transaction=False)
             for channel in channels:
                 pipe.publish(self._name(channel), b"")
