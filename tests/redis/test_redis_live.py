@@ -14,6 +14,7 @@ import pytest
 from redis_rig import Server, private_server
 
 import socialfeed
+from socialfeed.backends.redis import RedisFeedCache
 from socialfeed.testing.live_contract import collect_pages
 
 pytestmark = pytest.mark.redis
@@ -125,3 +126,25 @@ def test_subscribe_latency_is_a_notice_not_a_poll(private_server: Server) -> Non
                 break
         worst = max(a - t for a, t in zip(arrivals, times, strict=True))
         assert worst < 0.5, f"a tweet took {worst * 1000:.0f} ms to arrive"
+
+
+def test_listeners_coming_and_going_on_one_channel(private_server: Server) -> None:
+    """Subscriptions follow the listeners whatever order their changes reach the notice thread:
+    a listener that stays while others come and go on its channel still hears notices."""
+    cache = RedisFeedCache.from_url(private_server.url, socialfeed.Settings())
+    heard = threading.Event()
+
+    def churn() -> None:
+        for _ in range(20):
+            cache.listen([7], lambda channel: None).close()
+
+    churners = [threading.Thread(target=churn) for _ in range(4)]
+    for thread in churners:
+        thread.start()
+    keeper = cache.listen([7], lambda channel: heard.set())
+    for thread in churners:
+        thread.join()
+    cache.notify([7])
+    assert heard.wait(5), "the listener that stayed heard nothing"
+    keeper.close()
+    cache.close()

@@ -41,7 +41,7 @@ class RedisNotices:
         self._prefix = f"{prefix}:n:".encode()
         self._hub = Hub(self._changed)
         self._lock = threading.Lock()
-        self._requests: list[tuple[set[int], set[int], threading.Event]] = []
+        self._requests: list[tuple[set[int], threading.Event]] = []
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -80,7 +80,7 @@ class RedisNotices:
                 if added:
                     raise BackendError("the feed cache is closed")
                 return  # its subscriptions ended with it
-            self._requests.append((added, removed, done))
+            self._requests.append((added, done))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="socialfeed-notices", daemon=True
@@ -91,16 +91,18 @@ class RedisNotices:
 
     def _run(self) -> None:
         pubsub: Any = self._client.pubsub()  # type: ignore[no-untyped-call]
-        unconfirmed: list[tuple[set[bytes], threading.Event]] = []
+        subscribed: set[int] = set()  # what was asked of Redis
+        confirmed: set[int] = set()  # what Redis confirmed
+        unconfirmed: list[tuple[set[int], threading.Event]] = []
         try:
             while not self._stopping.is_set():
                 try:
-                    self._take_requests(pubsub, unconfirmed)
+                    self._reconcile(pubsub, subscribed, confirmed, unconfirmed)
                     message = pubsub.get_message(timeout=_POLL) if pubsub.subscribed else None
                     if message is None and not pubsub.subscribed:
                         time.sleep(_POLL)
                     while message is not None:
-                        self._handle(message, unconfirmed)
+                        self._handle(message, confirmed, unconfirmed)
                         message = pubsub.get_message(timeout=0)
                 except Exception as exc:  # the connection dropped: redis-py reconnects
                     log.warning("feed notices: %s: %s; reconnecting", type(exc).__name__, exc)
@@ -108,30 +110,58 @@ class RedisNotices:
         finally:
             pubsub.close()
 
-    def _take_requests(self, pubsub: Any, unconfirmed: list[tuple[set[bytes], Any]]) -> None:
+    def _reconcile(
+        self,
+        pubsub: Any,
+        subscribed: set[int],
+        confirmed: set[int],
+        unconfirmed: list[tuple[set[int], threading.Event]],
+    ) -> None:
+        """Subscribe to exactly the channels the hub listens on (whatever order the requests
+        came in); each request waits for the confirmation of its new channels. A request that
+        fails here stays queued for the next round."""
         with self._lock:
             requests, self._requests = self._requests, []
-        for added, removed, done in requests:
-            if removed:
-                pubsub.unsubscribe(*(self._name(c) for c in removed))
-            if added:
-                names = {self._name(c) for c in added}
-                pubsub.subscribe(*names)
-                unconfirmed.append((names, done))
+        if not requests:
+            return
+        try:
+            wanted = self._hub.channels()
+            drop, add = subscribed - wanted, wanted - subscribed
+            if drop:
+                pubsub.unsubscribe(*(self._name(c) for c in drop))
+                subscribed -= drop
+                confirmed -= drop
+            if add:
+                pubsub.subscribe(*(self._name(c) for c in add))
+                subscribed |= add
+        except BaseException:
+            with self._lock:
+                self._requests[:0] = requests
+            raise
+        for added, done in requests:
+            waiting = (added & wanted) - confirmed
+            if waiting:
+                unconfirmed.append((waiting, done))
             else:
                 done.set()
 
-    def _handle(self, message: dict[str, Any], unconfirmed: list[tuple[set[bytes], Any]]) -> None:
+    def _handle(
+        self,
+        message: dict[str, Any],
+        confirmed: set[int],
+        unconfirmed: list[tuple[set[int], threading.Event]],
+    ) -> None:
         name: bytes = message["channel"]
         channel = int(name[len(self._prefix) :])
         if message["type"] == "message":
             self._hub.deliver([channel])
         elif message["type"] == "subscribe":
-            waiting = [(names, done) for names, done in unconfirmed if name in names]
+            confirmed.add(channel)
+            waiting = [(left, done) for left, done in unconfirmed if channel in left]
             if not waiting:  # a resubscription after a reconnect: notices may have been lost
                 self._hub.deliver([channel])
-            for names, done in waiting:
-                names.discard(name)
-                if not names:
+            for left, done in waiting:
+                left.discard(channel)
+                if not left:
                     done.set()
-            unconfirmed[:] = [(names, done) for names, done in unconfirmed if names]
+            unconfirmed[:] = [(left, done) for left, done in unconfirmed if left]
