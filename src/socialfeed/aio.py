@@ -172,7 +172,7 @@ class AsyncSocialFeed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), watch.retry_in)
         finally:
-            await self.run(watch.close)
+            watch.close()  # never waits: it only hands the unsubscription on
 
     async def close(self) -> None:
         """End the subscriptions, then close the feed and its thread pool."""
