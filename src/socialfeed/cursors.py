@@ -26,8 +26,13 @@ _MAC_BYTES = 6
 _TOWARDS_START = 0x80  # a kind code with this bit pages towards the start (a prev_cursor)
 
 
+_KEYED = hashlib.blake2b(key=_KEY, digest_size=_MAC_BYTES)  # copied per cursor: no key set-up
+
+
 def _mac(body: bytes) -> bytes:
-    return hashlib.blake2b(body, key=_KEY, digest_size=_MAC_BYTES).digest()
+    mac = _KEYED.copy()
+    mac.update(body)
+    return mac.digest()
 
 
 def encode_cursor(kind: str, position: int, *, towards_start: bool = False) -> str:
