@@ -8,17 +8,21 @@ import io
 import pytest
 
 from socialfeed.bench import redis as redis_bench
+from socialfeed.bench import scale as scale_bench
 from socialfeed.bench.harness import BenchContext
 from socialfeed.testing.servers import RedisServer
 
 pytestmark = pytest.mark.redis
 
 
-@pytest.mark.parametrize("wid", sorted(redis_bench.WORKLOADS))
+WORKLOADS = {**redis_bench.WORKLOADS, **scale_bench.WORKLOADS}
+
+
+@pytest.mark.parametrize("wid", sorted(WORKLOADS))
 def test_workload_runs_quick(wid: str, redis_server: RedisServer) -> None:
     ctx = BenchContext(quick=True, repeats=1, redis_url=redis_server.db_url(13), out=io.StringIO())
     try:
-        rows = redis_bench.WORKLOADS[wid](ctx)
+        rows = WORKLOADS[wid](ctx)
     finally:
         ctx.close()
     assert rows and all(r.id == wid and r.value is not None and r.value > 0 for r in rows)

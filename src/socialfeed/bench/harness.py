@@ -30,6 +30,7 @@ __all__ = [
 GROUPS = (
     "socialfeed.bench.memory",
     "socialfeed.bench.redis",
+    "socialfeed.bench.scale",
     "socialfeed.bench.sql",
     "socialfeed.bench.live",
 )

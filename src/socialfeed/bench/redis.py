@@ -25,12 +25,28 @@ from socialfeed.bench.harness import BenchContext, Row, median_of, percentile, t
 from socialfeed.ids import SnowflakeGenerator
 from socialfeed.testing.data import TEXT, zipf_graph
 
-__all__ = ["MUTED_WORDS", "WORKLOADS", "w1", "w2", "w3", "w3f", "w4", "w5", "w6"]
+__all__ = [
+    "MUTED_WORDS",
+    "WORKLOADS",
+    "activate",
+    "check_landed",
+    "connect",
+    "flushed_client",
+    "push_fanout_rates",
+    "raw_fanout",
+    "w1",
+    "w2",
+    "w3",
+    "w3f",
+    "w4",
+    "w5",
+    "w6",
+]
 
 _FEED_EMPTY = bytes(8)  # floor 0, no entries: a complete, empty feed
 
 
-def _check_landed(client: redis.Redis, users: list[int]) -> None:
+def check_landed(client: redis.Redis, users: list[int]) -> None:
     """Fail unless each of ``users`` has a cached feed with entries: the fan-out measured must
     have written to the feeds, not skipped them."""
     found = RedisFeedCache(client).read_many("feed", users, None, 1)
@@ -38,13 +54,14 @@ def _check_landed(client: redis.Redis, users: list[int]) -> None:
         raise RuntimeError(f"fan-out did not land in every feed of {users}: {found}")
 
 
-def _client(ctx: BenchContext) -> redis.Redis:
+def flushed_client(ctx: BenchContext) -> redis.Redis:
+    """A client of ``ctx.redis()``, its database flushed."""
     client = redis.Redis.from_url(ctx.redis())
     client.flushdb()
     return client
 
 
-def _activate(client: redis.Redis, users: Iterable[int], prefix: str = "sf") -> None:
+def activate(client: redis.Redis, users: Iterable[int], prefix: str = "sf") -> None:
     """Give ``users`` a last-seen time of now and an empty, complete feed."""
     keys = Keys(prefix)
     now = to_us(socialfeed.feed._utcnow())
@@ -57,7 +74,7 @@ def _activate(client: redis.Redis, users: Iterable[int], prefix: str = "sf") -> 
     pipe.execute()
 
 
-def _connect(
+def connect(
     ctx: BenchContext,
     store: MemoryStore,
     strategy: str,
@@ -65,6 +82,7 @@ def _connect(
     workers: int = 0,
     **settings: Any,
 ) -> Any:
+    """``socialfeed.connect`` on ``store`` with ``ctx.redis()`` as the cache."""
     return socialfeed.connect(
         store=store,
         cache=ctx.redis(),
@@ -75,7 +93,7 @@ def _connect(
     )
 
 
-def _raw_fanout(client: redis.Redis, targets: Iterable[tuple[int, int]]) -> float:
+def raw_fanout(client: redis.Redis, targets: Iterable[tuple[int, int]]) -> float:
     """Seconds for the raw baseline: ZADD feed:<follower> <ms> <id>, pipelined per 1,000."""
     start = time.perf_counter()
     pipe = client.pipeline(transaction=False)
@@ -87,33 +105,46 @@ def _raw_fanout(client: redis.Redis, targets: Iterable[tuple[int, int]]) -> floa
     return time.perf_counter() - start
 
 
+def push_fanout_rates(
+    ctx: BenchContext, n: int, ids: SnowflakeGenerator, repeats: int | None = None
+) -> tuple[float, float]:
+    """Feed inserts/s of one tweet by an author with ``n`` active followers (push, inline
+    fan-out, drained; the author's own feed counts), and of the raw ZADD pipeline to the same
+    followers: the medians of ``repeats`` runs (default ``ctx.repeats``). The data is built on a
+    flushed database and flushed after; the inserts are checked on a sample of the feeds."""
+    client = flushed_client(ctx)
+    store = MemoryStore()
+    for f in range(2, n + 2):
+        store.add_follow(f, 1)
+    activate(client, range(1, n + 2))
+    sf = connect(ctx, store, "push")
+    ctx.progress(f"fan-out to {n:,} followers")
+
+    def ours() -> float:
+        start = time.perf_counter()
+        sf.create_tweet(1, TEXT)
+        sf.drain(timeout=ctx.drain_timeout)
+        return (n + 1) / (time.perf_counter() - start)
+
+    def raw() -> float:
+        tweet_id = ids.next_id()
+        return n / raw_fanout(client, ((f, tweet_id) for f in range(2, n + 2)))
+
+    runs = ctx.repeats if repeats is None else repeats
+    value = statistics.median(ours() for _ in range(runs))
+    baseline = statistics.median(raw() for _ in range(runs))
+    check_landed(client, [*range(2, n + 1, max(1, n // 100)), n + 1])
+    sf.close()
+    client.flushdb()
+    return value, baseline
+
+
 def w1(ctx: BenchContext) -> list[Row]:
     """One tweet by an author with 10,000, then 100,000 active followers; push; inline fan-out."""
     rows = []
     ids = SnowflakeGenerator(1)
     for n in (2_000, 10_000) if ctx.quick else (10_000, 100_000):
-        client = _client(ctx)
-        store = MemoryStore()
-        for f in range(2, n + 2):
-            store.add_follow(f, 1)
-        _activate(client, range(1, n + 2))
-        sf = _connect(ctx, store, "push")
-        ctx.progress(f"W1: fan-out to {n:,} followers")
-
-        def ours(sf: Any = sf, n: int = n) -> float:
-            start = time.perf_counter()
-            sf.create_tweet(1, TEXT)
-            sf.drain(timeout=ctx.drain_timeout)
-            return (n + 1) / (time.perf_counter() - start)
-
-        def raw(n: int = n, client: redis.Redis = client) -> float:
-            tweet_id = ids.next_id()
-            return n / _raw_fanout(client, ((f, tweet_id) for f in range(2, n + 2)))
-
-        value, baseline = median_of(ctx, ours), median_of(ctx, raw)
-        _check_landed(client, [2, n + 1])
-        sf.close()
-        client.flushdb()
+        value, baseline = push_fanout_rates(ctx, n, ids)
         rows.append(
             Row(
                 "W1",
@@ -134,11 +165,11 @@ def _zipf_feed(ctx: BenchContext) -> tuple[Any, redis.Redis, list[tuple[int, int
     store = MemoryStore()
     for follower, followee in edges:
         store.add_follow(follower, followee)
-    client = _client(ctx)
-    _activate(client, range(1, users + 1))
+    client = flushed_client(ctx)
+    activate(client, range(1, users + 1))
     # jobs go on the Redis Streams queue; w2 starts its workers once the tweets are posted
     queue = f"{ctx.redis()}?stream=bench:fanout&batch=64"
-    return _connect(ctx, store, "push", queue=queue, workers=0), client, edges, users
+    return connect(ctx, store, "push", queue=queue, workers=0), client, edges, users
 
 
 _W2_STATE: dict[str, Any] = {}
@@ -164,9 +195,9 @@ def w2(ctx: BenchContext) -> list[Row]:
     sf.queue.start(sf.job_handler, 2)
     sf.drain(timeout=ctx.drain_timeout)
     seconds = time.perf_counter() - start
-    _check_landed(client, list(range(1, users + 1, 97)))
+    check_landed(client, list(range(1, users + 1, 97)))
     ids = SnowflakeGenerator(2)
-    raw = _raw_fanout(
+    raw = raw_fanout(
         client,
         (
             (f, tid)
@@ -291,7 +322,7 @@ def w3f(ctx: BenchContext) -> list[Row]:
 def w4(ctx: BenchContext) -> list[Row]:
     """1,000 feeds of 800 entries: bytes per entry by MEMORY USAGE, beside sorted sets."""
     feeds = 100 if ctx.quick else 1_000
-    client = _client(ctx)
+    client = flushed_client(ctx)
     cache = RedisFeedCache(client)
     ids = SnowflakeGenerator(4)
     entries = [ids.next_id() for _ in range(800)]
@@ -319,15 +350,15 @@ def w4(ctx: BenchContext) -> list[Row]:
 def w5(ctx: BenchContext) -> list[Row]:
     """Hybrid create_tweet latency: an author with 1,000,000 followers vs one with 10."""
     big = 50_000 if ctx.quick else 1_000_000
-    client = _client(ctx)
+    client = flushed_client(ctx)
     store = MemoryStore()
     ctx.progress(f"W5: {big:,} followers")
     for f in range(100, big + 100):
         store.add_follow(f, 1)
     for f in range(100, 110):
         store.add_follow(f, 2)
-    _activate(client, range(100, 100 + min(big, 100_000)))
-    sf = _connect(ctx, store, "hybrid")
+    activate(client, range(100, 100 + min(big, 100_000)))
+    sf = connect(ctx, store, "hybrid")
     n = 200 if ctx.quick else 1_000
 
     def p50(author: int) -> Callable[[], float]:
@@ -343,7 +374,7 @@ def w5(ctx: BenchContext) -> list[Row]:
 def w6(ctx: BenchContext) -> list[Row]:
     """Hybrid get_feed p50: following 10 celebrities + 90 others vs following 100 others."""
     threshold = 100 if ctx.quick else 1_000
-    client = _client(ctx)
+    client = flushed_client(ctx)
     store = MemoryStore()
     celebs, others = range(1, 11), range(11, 201)
     filler = 10_000
@@ -357,8 +388,8 @@ def w6(ctx: BenchContext) -> list[Row]:
         store.add_follow(reader_a, o)
     for o in others[:100]:
         store.add_follow(reader_b, o)
-    _activate(client, [reader_a, reader_b, *others])
-    sf = _connect(ctx, store, "hybrid", celebrity_threshold=threshold)
+    activate(client, [reader_a, reader_b, *others])
+    sf = connect(ctx, store, "hybrid", celebrity_threshold=threshold)
     ctx.progress("W6: posting")
     for _ in range(5):
         for author in (*celebs, *others):
