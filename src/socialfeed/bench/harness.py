@@ -31,6 +31,7 @@ GROUPS = (
     "socialfeed.bench.memory",
     "socialfeed.bench.redis",
     "socialfeed.bench.sql",
+    "socialfeed.bench.sql_scale",
     "socialfeed.bench.live",
 )
 """Modules holding workloads; a group whose backend is not installed is reported and skipped."""
