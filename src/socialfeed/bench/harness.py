@@ -32,6 +32,7 @@ GROUPS = (
     "socialfeed.bench.redis",
     "socialfeed.bench.scale",
     "socialfeed.bench.sql",
+    "socialfeed.bench.sql_scale",
     "socialfeed.bench.live",
 )
 """Modules holding workloads; a group whose backend is not installed is reported and skipped."""

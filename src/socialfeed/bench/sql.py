@@ -11,23 +11,28 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import socialfeed
-from socialfeed.backends.sql import SQLStore
+from socialfeed.backends.sql import ShardedSQLStore, SQLStore
 from socialfeed.bench.harness import BenchContext, Row, median_of, p50_over
 from socialfeed.testing.data import TEXT, zipf_graph
 
-__all__ = ["WORKLOADS", "load_zipf", "w7", "w8"]
+__all__ = ["WORKLOADS", "RawPull", "load_zipf", "raw_pull", "redis_cache", "w7", "w8"]
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def load_zipf(
-    ctx: BenchContext, store: SQLStore, users: int, tweets_per_user: int, label: str
+    ctx: BenchContext,
+    store: SQLStore | ShardedSQLStore,
+    users: int,
+    tweets_per_user: int,
+    label: str,
 ) -> list[tuple[int, int]]:
     """Bulk-import the zipf graph of ``users`` and ``tweets_per_user`` tweets each (ids increase
-    round by round, so every author has tweets spread over time)."""
+    round by round, so every author has tweets spread over time), then ``VACUUM ANALYZE`` every
+    shard's primary on PostgreSQL."""
     edges = zipf_graph(users)
     ctx.progress(f"{label}: importing {len(edges):,} follows")
     store.import_follows(edges, batch_size=20_000)
@@ -36,29 +41,45 @@ def load_zipf(
         ctx.progress(f"{label}: importing {total:,} tweets")
         rows = ((n + 1, n % users + 1, TEXT, T0 + timedelta(milliseconds=n)) for n in range(total))
         store.import_tweets(rows, batch_size=20_000)
-    engine = store.engines()[0][0]
-    if engine.dialect.name == "postgresql":  # what an operator does after a bulk load
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (store.tables.tweets, store.tables.follows, store.tables.user_counts):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
+    tables = (store.tables.tweets, store.tables.follows, store.tables.user_counts)
+    for engine, *_replicas in store.engines():
+        if engine.dialect.name == "postgresql":  # what an operator does after a bulk load
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in tables:
+                    conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
     return edges
 
 
-def _raw_pull(url: str, prefix: str) -> tuple[Callable[[int], object], Callable[[], None]]:
-    """The raw baseline: psycopg, one hand-written LATERAL query returning the 20 tweets."""
+class RawPull(Protocol):
+    """A raw read: the 20 newest home tweets of ``u`` (below the id ``before``, when given)."""
+
+    def __call__(self, u: int, before: int | None = None) -> object:
+        """Run the query; the rows."""
+        ...
+
+
+def raw_pull(url: str, prefix: str) -> tuple[RawPull, Callable[[], None]]:
+    """The raw baseline: psycopg, one hand-written LATERAL query returning the 20 tweets (below
+    a cursor id: an ``id < before`` predicate in the LATERAL); the read and a close."""
     import psycopg
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     conn = psycopg.connect(dsn, autocommit=True)
-    sql = (  # ids from the index alone, then the 20 rows
-        f"SELECT t.id, t.author_id, t.text, t.created_at FROM {prefix}tweets t WHERE t.id IN ("
-        f"SELECT l.id FROM {prefix}follows f CROSS JOIN LATERAL (SELECT id FROM {prefix}tweets "
-        "WHERE author_id = f.followee_id ORDER BY id DESC LIMIT 20) l "
-        "WHERE f.follower_id = %s ORDER BY l.id DESC LIMIT 20) ORDER BY t.id DESC"
-    )
 
-    def read(u: int) -> object:
-        return conn.execute(sql, (u,)).fetchall()
+    def sql(below: str) -> str:  # ids from the index alone, then the 20 rows
+        return (
+            f"SELECT t.id, t.author_id, t.text, t.created_at FROM {prefix}tweets t WHERE t.id IN ("
+            f"SELECT l.id FROM {prefix}follows f CROSS JOIN LATERAL (SELECT id FROM {prefix}tweets "
+            f"WHERE author_id = f.followee_id{below} ORDER BY id DESC LIMIT 20) l "
+            "WHERE f.follower_id = %s ORDER BY l.id DESC LIMIT 20) ORDER BY t.id DESC"
+        )
+
+    first, deeper = sql(""), sql(" AND id < %s")
+
+    def read(u: int, before: int | None = None) -> object:
+        if before is None:
+            return conn.execute(first, (u,)).fetchall()
+        return conn.execute(deeper, (before, u)).fetchall()
 
     return read, conn.close
 
@@ -74,7 +95,7 @@ def w7(ctx: BenchContext) -> list[Row]:
         sf = socialfeed.connect(store=store, strategy="pull")
         rng = random.Random(7)
         sample = [rng.randint(1, users) for _ in range(reads)]
-        raw, close_raw = _raw_pull(ctx.postgres(), prefix)
+        raw, close_raw = raw_pull(ctx.postgres(), prefix)
         for u in sample[:300]:  # warm up both (plans, prepared statements, hot tweets)
             sf.get_feed(u, limit=20)
             raw(u)
@@ -96,15 +117,19 @@ def w7(ctx: BenchContext) -> list[Row]:
     ]  # fmt: skip
 
 
-def _redis_cache(ctx: BenchContext) -> tuple[Any, str]:
+def redis_cache(ctx: BenchContext, label: str, key_prefix: str | None = None) -> tuple[Any, str]:
+    """A Redis feed cache on the bench's Redis (or the memory cache, when Redis is missing or
+    down) and the note that says which; ``label`` names the workload in the progress line,
+    ``key_prefix`` (default the cache's own) the keys it writes."""
     try:
         from socialfeed.backends.redis import RedisFeedCache
 
-        cache = RedisFeedCache.from_url(ctx.redis(), socialfeed.Settings())
+        url = ctx.redis() if key_prefix is None else _with_option(ctx.redis(), "prefix", key_prefix)
+        cache = RedisFeedCache.from_url(url, socialfeed.Settings())
         cache.touch(1, T0)  # reachable?
         return cache, "redis cache"
     except Exception as exc:  # the redis backend is missing or down: say so in the row
-        ctx.progress(f"W8: redis cache unavailable ({exc}); using the memory cache")
+        ctx.progress(f"{label}: redis cache unavailable ({exc}); using the memory cache")
         from socialfeed.backends.memory import MemoryFeedCache
 
         return MemoryFeedCache(), f"MEMORY cache (redis unavailable: {type(exc).__name__})"
@@ -118,9 +143,13 @@ WORKER_THREADS = 2
 """W8: consumer threads per worker process (or in-process, when there are no processes)."""
 
 
+def _with_option(url: str, key: str, value: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}{key}={value}"
+
+
 def _queue_url(redis_url: str, stream: str) -> str:
-    sep = "&" if "?" in redis_url else "?"
-    return f"{redis_url}{sep}stream={stream}"
+    return _with_option(redis_url, "stream", stream)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -201,7 +230,7 @@ def w8(ctx: BenchContext) -> list[Row]:
     pool = {"pool_size": POSTERS + WORKER_THREADS + 2}
     store = SQLStore(ctx.postgres(), prefix=prefix, engine_options=pool)
     store.drop_schema()
-    cache, note = _redis_cache(ctx)
+    cache, note = redis_cache(ctx, "W8")
     procs: list[subprocess.Popen[bytes]] = []
     try:
         load_zipf(ctx, store, users, 0, "W8")
@@ -209,8 +238,7 @@ def w8(ctx: BenchContext) -> list[Row]:
         for u in range(1, users + 1):  # everyone active: fan-out reaches every follower
             cache.touch(u, now)
         if processes:
-            sep = "&" if "?" in ctx.postgres() else "?"
-            store_url = f"{ctx.postgres()}{sep}socialfeed_prefix={prefix}"
+            store_url = _with_option(ctx.postgres(), "socialfeed_prefix", prefix)
             procs = _start_workers(store_url, ctx.redis(), queue_url, processes, WORKER_THREADS)
         in_process = 0 if processes else WORKER_THREADS
         sf = socialfeed.connect(store=store, cache=cache, queue=queue_url, workers=in_process)
