@@ -176,13 +176,22 @@ class SocialFeed(SocialCalls, MediaCalls):
             except DuplicateId as exc:  # another process minted this id: never keep one of two
                 log.error("%s; minting another id", exc)
                 continue
-            if stored.id == tweet.id:  # your own writes show to you at once, whatever the queue
-                self._b.cache.insert(
-                    "feed", [tweet.author_id], [tweet.id], self.settings.max_feed_length
-                )
+            if stored.id == tweet.id:
+                self._show_to_author(tweet)
                 self._publish(event, "tweet", tweet.author_id, tweet.id, None)
             return stored
         raise BackendError(f"the store refused {_MINT_ATTEMPTS} fresh tweet ids as duplicates")
+
+    def _show_to_author(self, tweet: Tweet) -> None:
+        """Your own writes show to you at once, whatever the queue: the item goes into the
+        author's cached feed now (if it is cached). Stored is acknowledged: with the cache away,
+        the fan-out job, kept in the outbox, brings it later."""
+        try:
+            self._b.cache.insert(
+                "feed", [tweet.author_id], [tweet.id], self.settings.max_feed_length
+            )
+        except BackendError as exc:
+            log.warning("tweet %d is stored; its author's feed gets it later: %s", tweet.id, exc)
 
     def _resolve_media(self, media: Sequence[Media | str]) -> tuple[Media, ...]:
         if isinstance(media, (str, bytes, Media)) or not isinstance(media, Sequence):
@@ -360,6 +369,7 @@ class SocialFeed(SocialCalls, MediaCalls):
                 following=lambda: all_following(b.graph, user_id),
                 listen=b.cache.listen,
                 oldest_pending=self._relay.oldest_pending,
+                sweep=self._relay.sweep,
             )
         )
 

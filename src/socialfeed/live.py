@@ -11,7 +11,10 @@ renews the channels.
 A page only holds *settled* items: ids below the oldest write whose fan-out is not applied yet
 (as the outboxes know it), less :data:`SETTLE` seconds for writes between minting their id and
 committing. So a tweet whose fan-out lags is never overtaken by a newer one (an author's own,
-which shows at once, say): the newer one waits, and a short timer reads again. While a backend
+which shows at once, say): the newer one waits, and a short timer reads again. An event left
+behind by a write that failed half way (the queue was away) holds the stream until it is
+relayed: the watch sweeps the outboxes itself (``Relay.sweep``: events older than 30 s), as the
+workers' relays do. While a backend
 fails, the watch retries its read with a growing pause
 (notices may be lost meanwhile) instead of ending the stream. :func:`pages` is the blocking
 loop of ``SocialFeed.subscribe``; the asyncio facade runs the same watch with an
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -37,6 +41,7 @@ __all__ = ["FeedWatch", "Watches", "pages"]
 log = logging.getLogger(__name__)
 
 _MAX_RETRY_PAUSE = 2.0  # seconds between reads while a backend fails, at most
+_STUCK = timedelta(seconds=5)  # an event this old was left behind: sweep the outboxes
 SETTLE = 0.2
 """Seconds a write may take from minting its id to committing it (and its event): items newer
 than that wait before a live page shows them."""
@@ -55,10 +60,12 @@ class FeedWatch:
         following: Callable[[], Sequence[int]],
         listen: Callable[[Sequence[int], Wake], Listening],
         oldest_pending: Callable[[], int | None],
+        sweep: Callable[[], object] = lambda: None,
     ) -> None:
         """``read(limit, cursor)`` is ``get_feed``; ``following()`` the user's followees;
         ``listen`` the cache's; ``oldest_pending()`` the id of the oldest event not applied
-        yet. ``cursor`` must be a ``prev_cursor`` (``None``: the present)."""
+        yet; ``sweep()`` relays the events left behind (a write that failed half way).
+        ``cursor`` must be a ``prev_cursor`` (``None``: the present)."""
         position, towards_start = decode_page_cursor("tweets", cursor)
         if position is not None and not towards_start:
             raise ValidationError("cursor", "must be a prev_cursor (subscribe pages forward)")
@@ -70,6 +77,8 @@ class FeedWatch:
         self._following = following
         self._listen = listen
         self._oldest_pending = oldest_pending
+        self._sweep = sweep
+        self._swept = 0.0
         self._renew = True
         self._listening: Listening | None = None
         self._wake: Callable[[], None] = lambda: None
@@ -117,7 +126,11 @@ class FeedWatch:
         now = datetime.now(UTC)  # the clock tweet ids are minted by
         oldest = self._oldest_pending()
         if oldest is not None:
-            now = min(now, id_time(oldest))
+            held = id_time(oldest)
+            if now - held > _STUCK and time.monotonic() - self._swept > _STUCK.total_seconds():
+                self._swept = time.monotonic()  # a write failed half way: finish it
+                self._sweep()
+            now = min(now, held)
         return id_floor_for(now - timedelta(seconds=SETTLE))
 
     def stop(self) -> None:

@@ -52,6 +52,7 @@ _WRITER = textwrap.dedent(
                 time.sleep(0.05)
         print(t.id, flush=True)
         time.sleep(0.01)
+    sf.drain(timeout=60)  # what failed while Redis was away is relayed now
     sf.close()
     """
 )
