@@ -52,6 +52,7 @@ from socialfeed.interfaces import (
     SocialStore,
     TweetStore,
     UploadSweepSupport,
+    all_following,
     supports,
 )
 from socialfeed.jobs import Job
@@ -67,7 +68,6 @@ __all__ = [
     "complete_store",
 ]
 
-_PAGE = 10_000  # graph page size of the defaults that walk a whole list
 _STORE_ABILITIES = [
     DurableTweetSupport,
     MediaClaimSupport,
@@ -76,14 +76,6 @@ _STORE_ABILITIES = [
     SocialStore,
 ]
 _GRAPH_ABILITIES = [FollowerCountSupport, FanoutGraphSupport, DurableFollowSupport, PrimarySupport]
-
-
-def all_following(graph: FollowGraph, user_id: int) -> list[int]:
-    """Every user ``user_id`` follows, ascending (paged from the graph)."""
-    out: list[int] = []
-    while page := graph.following(user_id, out[-1] if out else None, _PAGE):
-        out.extend(page)
-    return out
 
 
 def _methods(protocol: type) -> list[str]:

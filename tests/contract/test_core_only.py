@@ -114,3 +114,22 @@ class TestCoreOnlyFeed(FeedContract):
             strategy=strategy,
             settings=settings,
         )
+
+
+def test_all_following_stops_at_a_short_page() -> None:
+    """A reader's followees in one round trip when they fit in a page (a short page ends it)."""
+    from socialfeed.interfaces import all_following
+
+    asked: list[int | None] = []
+
+    class Counting(MemoryStore):
+        def following(self, user_id: int, after: int | None, limit: int) -> list[int]:
+            asked.append(after)
+            return super().following(user_id, after, limit)
+
+    graph = Counting()
+    graph.add_follow(1, 3)
+    graph.add_follow(1, 2)
+    assert all_following(graph, 1) == [2, 3]
+    assert asked == [None]
+    assert all_following(graph, 9) == [] and asked == [None, None]

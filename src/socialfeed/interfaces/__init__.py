@@ -107,6 +107,7 @@ __all__ = [
     "TweetStore",
     "UploadSweepSupport",
     "WorkerIdLeaseSupport",
+    "all_following",
     "as_stored",
     "missing_methods",
     "reference",
@@ -127,6 +128,19 @@ def supports(backend: object, ability: type[A]) -> TypeGuard[A]:
 
 
 _SUPPORTS: dict[tuple[type, object], bool] = {}
+
+_FOLLOWING_PAGE = 10_000
+
+
+def all_following(graph: FollowGraph, user_id: int) -> list[int]:
+    """Every user ``user_id`` follows, ascending: pages of the graph's ``following`` until a
+    short one (the usual reader follows fewer than a page: one round trip)."""
+    out: list[int] = []
+    while True:
+        page = graph.following(user_id, out[-1] if out else None, _FOLLOWING_PAGE)
+        out.extend(page)
+        if len(page) < _FOLLOWING_PAGE:
+            return out
 
 
 def missing_methods(backend: object, protocol: type) -> list[str]:

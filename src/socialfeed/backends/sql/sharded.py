@@ -31,7 +31,7 @@ from socialfeed.backends.sql.schema import DEFAULT_PREFIX, StoreTables
 from socialfeed.backends.sql.sharded_social import ShardedSocialMixin
 from socialfeed.backends.sql.store import SQLStore
 from socialfeed.errors import DuplicateId, ValidationError
-from socialfeed.interfaces import Event, EventKind
+from socialfeed.interfaces import Event, EventKind, all_following
 from socialfeed.models import Tweet
 
 __all__ = ["ShardedSQLStore", "jump_hash"]
@@ -357,10 +357,7 @@ class ShardedSQLStore(ShardedSocialMixin):
         return self._shard(user_id).followers_among(user_id, candidates)
 
     def _all_following(self, user_id: int) -> list[int]:
-        out: list[int] = []
-        while page := self.following(user_id, out[-1] if out else None, 10_000):
-            out.extend(page)
-        return out
+        return all_following(self, user_id)
 
     # FanoutGraphSupport
     def followers_many(
