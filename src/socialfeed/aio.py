@@ -166,9 +166,7 @@ class AsyncSocialFeed:
                 page = await self.run(watch.poll)
                 if page is not None:
                     yield page
-                    if len(page.items) == watch.limit:
-                        continue  # more may be waiting already
-                if not watch.stopped:
+                if watch.should_wait(page):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), watch.retry_in)
         finally:

@@ -133,6 +133,11 @@ class FeedWatch:
             now = min(now, held)
         return id_floor_for(now - timedelta(seconds=SETTLE))
 
+    def should_wait(self, page: FeedPage | None) -> bool:
+        """After a poll: whether to wait for a notice (or ``retry_in``) before the next one. A
+        full page means more may be waiting already: read again at once."""
+        return not self.stopped and (page is None or len(page.items) < self.limit)
+
     def stop(self) -> None:
         """End the subscription: its loop returns at its next wake-up (woken now)."""
         self.stopped = True
@@ -176,9 +181,7 @@ def pages(watch: FeedWatch) -> Iterator[FeedPage]:
             page = watch.poll()
             if page is not None:
                 yield page
-                if len(page.items) == watch.limit:
-                    continue  # more may be waiting already
-            if not watch.stopped:
+            if watch.should_wait(page):
                 woken.wait(watch.retry_in)
     finally:
         watch.close()

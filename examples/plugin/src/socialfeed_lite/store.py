@@ -209,16 +209,17 @@ class LiteStore:
 
     def add_follow(self, follower_id: int, followee_id: int) -> int | None:
         """Add an edge; the followee's follower count after it, ``None`` if it existed."""
-        with self._write("add_follow") as db:
-            sql = "INSERT OR IGNORE INTO follows (follower_id, followee_id) VALUES (?, ?)"
-            if db.execute(sql, (follower_id, followee_id)).rowcount == 0:
-                return None
-            return self._count(db, "followee_id", followee_id)
+        sql = "INSERT OR IGNORE INTO follows (follower_id, followee_id) VALUES (?, ?)"
+        return self._change_edge("add_follow", sql, follower_id, followee_id)
 
     def remove_follow(self, follower_id: int, followee_id: int) -> int | None:
         """Remove an edge; the followee's follower count after it, ``None`` if it was absent."""
-        with self._write("remove_follow") as db:
-            sql = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?"
+        sql = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?"
+        return self._change_edge("remove_follow", sql, follower_id, followee_id)
+
+    def _change_edge(self, what: str, sql: str, follower_id: int, followee_id: int) -> int | None:
+        """Run ``sql`` on the edge; the follower count after it, ``None`` if nothing changed."""
+        with self._write(what) as db:
             if db.execute(sql, (follower_id, followee_id)).rowcount == 0:
                 return None
             return self._count(db, "followee_id", followee_id)
