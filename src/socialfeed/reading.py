@@ -21,7 +21,7 @@ import attrs
 from socialfeed.abilities import all_following
 from socialfeed.cursors import decode_cursor, decode_page_cursor, encode_cursor
 from socialfeed.ids import id_floor_for
-from socialfeed.interfaces import Backends
+from socialfeed.interfaces import READ_ALONG, Backends, CompleteCache, ReadAlong
 from socialfeed.models import FeedPage, MutedWord, Tweet, UserPage
 from socialfeed.validation import check_limit
 from socialfeed.visibility import Viewer, erased, matcher
@@ -64,8 +64,10 @@ class Reader:
         """Stored tweets by id: hot ones from the cache, the rest from the store (then cached).
         A tombstone in the cache means deleted, whatever a lagging replica still holds."""
         cache = self.b.cache
-        cached = cache.get_hot_tweets(ids)
+        cached = _hot_tweets(cache, ids)
         found = {i: t for i, t in cached.items() if t is not None}
+        if len(cached) == len(ids):
+            return found
         missing = [i for i in ids if i not in cached]
         if missing:
             loaded = self.b.store.get_tweets(missing)
@@ -79,6 +81,8 @@ class Reader:
         original is deleted or erased is left out, as is an erased one)."""
         stored = self._load(ids)
         wanted = {t.repost_of.id for t in stored.values() if t.repost_of is not None}
+        if not wanted and not erasures:
+            return stored
         missing = [o for o in wanted if o not in stored]
         originals = {**stored, **self._load(missing)} if missing else stored
         out: dict[int, Tweet] = {}
@@ -111,7 +115,10 @@ class Reader:
         others = others - {user_id} - erasures.keys()
         if not others or user_id in erasures:
             return set()
-        return {o for _, o in self.b.truth.store.relations_among(user_id, sorted(others))}
+        return self._hidden_among(user_id, others)
+
+    def _hidden_among(self, user_id: int, others: set[int]) -> set[int]:
+        return {o for _, o in self.b.truth.store.relations_among(user_id, list(others))}
 
     def viewer(
         self,
@@ -123,17 +130,18 @@ class Reader:
     ) -> Viewer:
         """What the filters need for ``items``: one ``relations_among`` and, for a home feed
         (``ask_follows``), one ``edges_among``. Edges of users being erased do not count."""
-        others = _involved(items) - {user_id} - erasures.keys()
+        words_matcher = matcher((w.phrase, w.whole_word) for w in words) if words else None
+        others = _involved(items)
+        others.discard(user_id)
+        if erasures:
+            others -= erasures.keys()
+        if not others or user_id in erasures:
+            return Viewer(user_id, words=words_matcher)
         followed: set[int] = set()
-        if ask_follows and others and user_id not in erasures:
-            pairs = [(user_id, o) for o in sorted(others)]
+        if ask_follows:
+            pairs = [(user_id, o) for o in others]
             followed = {e for _, e in self.b.graph.edges_among(pairs)}
-        return Viewer(
-            user_id,
-            frozenset(self.hidden(user_id, others, erasures)),
-            frozenset(followed),
-            matcher((w.phrase, w.whole_word) for w in words),
-        )
+        return Viewer(user_id, self._hidden_among(user_id, others), followed, words_matcher)
 
     def _earlier(
         self, viewer: Viewer, reposts: Sequence[Tweet], erasures: dict[int, int]
@@ -166,6 +174,8 @@ class Reader:
         viewer = self.viewer(user_id, items, erasures, words, ask_follows=True)
         shown = [x for x in items if viewer.candidate(x)]
         reposts = [x for x in shown if x.repost_of is not None]
+        if not reposts:
+            return shown
         behind = {x.id for x in reposts if viewer.candidate(x.original)}
         rest = [x for x in reposts if x.id not in behind]
         later = behind | (self._earlier(viewer, rest, erasures) if rest else set())
@@ -202,6 +212,20 @@ class Reader:
         """A full page of items from ``fetch(position, n)`` (ids past ``position``, in page
         order), hydrated and, with a viewer, filtered for ``kind``. A ``prev_cursor`` gives the
         ``limit`` items immediately before its position in page order (newer, on a feed)."""
+        along = READ_ALONG.set(ReadAlong())  # what this page's refills need not ask again
+        try:
+            return self._page(fetch, limit, cursor, kind, viewer_id)
+        finally:
+            READ_ALONG.reset(along)
+
+    def _page(
+        self,
+        fetch: Callable[[int | None, int], list[int]],
+        limit: int,
+        cursor: str | None,
+        kind: PageKind,
+        viewer_id: int | None,
+    ) -> FeedPage:
         limit = check_limit(limit)
         cursor_kind = "replies" if kind == "replies" else "tweets"
         position, towards_start = decode_page_cursor(cursor_kind, cursor)
@@ -224,12 +248,16 @@ class Reader:
             _, more = _fill(fetch, out[-1].id if out else at, 0, keep)
         else:
             out, more = _fill(fetch, position, limit, keep)
-        if position is None:  # an empty first page starts at the present
-            position = 0 if kind == "replies" else id_floor_for(self.b.now() - _CLOCK_SLACK)
+        if out:
+            first, last = out[0].id, out[-1].id
+        elif position is None:  # an empty first page starts at the present
+            first = last = 0 if kind == "replies" else id_floor_for(self.b.now() - _CLOCK_SLACK)
+        else:
+            first = last = position
         return FeedPage(
             tuple(out),
-            encode_cursor(cursor_kind, out[-1].id if out else position) if more else None,
-            encode_cursor(cursor_kind, out[0].id if out else position, towards_start=True),
+            encode_cursor(cursor_kind, last) if more else None,
+            encode_cursor(cursor_kind, first, towards_start=True),
         )
 
     def users(
@@ -251,6 +279,19 @@ class Reader:
             lambda ids: [i for i in ids if i not in erasures],
         )
         return UserPage(tuple(out), encode_cursor("users", out[-1]) if more else None)
+
+
+def _hot_tweets(cache: CompleteCache, ids: Sequence[int]) -> dict[int, Tweet | None]:
+    """``cache.get_hot_tweets(ids)``, asking only for what the cache did not read along."""
+    scope = READ_ALONG.get()
+    along = scope.hot if scope is not None else None
+    if not along:
+        return cache.get_hot_tweets(ids)
+    found = {i: along[i] for i in ids if i in along}
+    rest = [i for i in ids if i not in along]
+    if rest:
+        found.update(cache.get_hot_tweets(rest))
+    return found
 
 
 def _involved(items: Sequence[Tweet]) -> set[int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 import attrs
 
@@ -89,8 +90,8 @@ class Viewer:
     """
 
     user_id: int
-    hidden: frozenset[int] = frozenset()
-    followed: frozenset[int] = frozenset()
+    hidden: AbstractSet[int] = frozenset()
+    followed: AbstractSet[int] = frozenset()
     words: Phrases | None = None
 
     def follows(self, user_id: int) -> bool:

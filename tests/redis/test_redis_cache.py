@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_rig import Server, flush_cluster
 
+import socialfeed
 from socialfeed import Settings
 from socialfeed.backends.memory import MemoryFeedCache
 from socialfeed.backends.redis import RedisFeedCache
@@ -245,6 +246,40 @@ def test_each_ability_is_one_round_trip(private_cache: RedisFeedCache) -> None:
     assert _calls(client, "evalsha") - before == 2
     heads = cache.read_many("feed", [1, 2, 3], None, 1)
     assert [h.ids if h else None for h in heads] == [(40,), (40,), (42,)]
+
+
+def test_a_first_page_reads_its_hot_tweets_in_the_same_round_trip(
+    private_cache: RedisFeedCache,
+) -> None:
+    """On one server a first page is one EVALSHA: the touch, the feed's head and the hot bodies
+    of its ids (READ_ALONG); a refill is one more (the read and its bodies; the visit is not
+    recorded twice); a tombstone read along still hides its tweet, and a tweet that is not hot
+    is loaded from the store and cached again."""
+    sf = socialfeed.connect(cache=private_cache, strategy="push")
+    sf.follow(1, 2)
+    sf.get_feed(1)
+    posted = [sf.create_tweet(2, f"tweet {n}").id for n in range(5)]
+    first = sf.get_feed(1, limit=3)
+    sf.get_feed(1, limit=10)  # every tweet hot
+    sent = _round_trips(private_cache.client)
+    assert sf.get_feed(1, limit=3) == first
+    assert sent == ["EVALSHA"]
+    private_cache.forget_hot_tweet(posted[-1])  # as delete_tweet does, before the purge
+    sent.clear()
+    assert [t.id for t in sf.get_feed(1, limit=3).items] == posted[-2:-5:-1]
+    assert sent == ["EVALSHA", "EVALSHA"]  # the first page, then a refill past the hidden item
+    private_cache.client.delete(*Keys("sf").tweets(posted[:-1]))
+    sent.clear()
+    assert [t.id for t in sf.get_feed(1, limit=3).items] == posted[-2:-5:-1]
+    assert sent.count("EVALSHA") == 2 and "pipeline" in sent  # loaded, then cached again
+    sent.clear()
+    assert [t.id for t in sf.get_feed(1, limit=3).items] == posted[-2:-5:-1]
+    assert sent == ["EVALSHA", "EVALSHA"]
+    # outside a page read, touch_and_read reads no bodies
+    counts = _calls(private_cache.client, "mget")
+    private_cache.touch_and_read(1, T0, 3)
+    assert _calls(private_cache.client, "mget") == counts
+    sf.close()
 
 
 def test_touch_refreshes_the_feed_ttl_and_keeps_no_state(cache_url: str) -> None:

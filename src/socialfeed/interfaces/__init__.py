@@ -40,6 +40,7 @@ from socialfeed.interfaces._core import (
     TweetStore,
 )
 from socialfeed.interfaces._optional import (
+    READ_ALONG,
     DeadLetterSupport,
     DurableFollowSupport,
     DurableTweetSupport,
@@ -53,6 +54,7 @@ from socialfeed.interfaces._optional import (
     Outbox,
     PrimarySupport,
     QueueStatsSupport,
+    ReadAlong,
     SettingsRecordSupport,
     UploadSweepSupport,
     WorkerIdLeaseSupport,
@@ -69,6 +71,7 @@ from socialfeed.settings import Settings
 
 __all__ = [
     "BUILDING",
+    "READ_ALONG",
     "Backends",
     "CachedSlice",
     "CompleteCache",
@@ -100,6 +103,7 @@ __all__ = [
     "Outbox",
     "PrimarySupport",
     "QueueStatsSupport",
+    "ReadAlong",
     "Relation",
     "RelationKind",
     "SettingsRecordSupport",

@@ -4,8 +4,11 @@ a deployment safe. :mod:`socialfeed.abilities` gives each one its default over t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+import attrs
 
 from socialfeed.interfaces._core import CachedSlice, Event, ListKind
 from socialfeed.jobs import Job
@@ -13,6 +16,7 @@ from socialfeed.models import Tweet
 from socialfeed.notices import Listening, Wake
 
 __all__ = [
+    "READ_ALONG",
     "DeadLetterSupport",
     "DurableFollowSupport",
     "DurableTweetSupport",
@@ -26,10 +30,28 @@ __all__ = [
     "Outbox",
     "PrimarySupport",
     "QueueStatsSupport",
+    "ReadAlong",
     "SettingsRecordSupport",
     "UploadSweepSupport",
     "WorkerIdLeaseSupport",
 ]
+
+
+@attrs.define
+class ReadAlong:
+    """What one page read has gathered on its way, so that its refills do not ask again:
+    ``hot``, the hot tweets a FeedCache read along with a list (``None`` for a tombstone, as in
+    ``get_hot_tweets``), and ``touched``, the users whose visit it has recorded."""
+
+    hot: dict[int, Tweet | None] = attrs.Factory(dict)
+    touched: set[int] = attrs.Factory(set)
+
+
+READ_ALONG: ContextVar[ReadAlong | None] = ContextVar("socialfeed_read_along", default=None)
+"""The :class:`ReadAlong` of the page being read (``None`` outside a page read): the read
+pipeline sets a fresh one for the length of one page and looks there before it asks
+``get_hot_tweets``; a cache that can fetch the bodies of the ids it returns in the same round
+trip (Redis on one server) adds them. A cache that does nothing with it loses nothing."""
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from socialfeed.abilities import all_following
-from socialfeed.interfaces import Backends, CachedSlice, ListKind
+from socialfeed.interfaces import READ_ALONG, Backends, CachedSlice, ListKind
 
 __all__ = ["cached", "cached_many", "merge_newest", "open_feed", "page_from", "rebuild"]
 
@@ -86,10 +86,15 @@ def open_feed(b: Backends, user_id: int, before: int | None, limit: int) -> Cach
     one operation."""
     now = b.now()
     found: CachedSlice | None = None
+    scope = READ_ALONG.get()
     if before is None:
         previous, found = b.cache.touch_and_read(user_id, now, limit)
+    elif scope is not None and user_id in scope.touched:
+        previous = now  # a refill: this page read has recorded the visit
     else:
         previous = b.cache.touch(user_id, now)
+    if scope is not None:
+        scope.touched.add(user_id)
     if previous is None or previous <= now - b.settings.active_window:
         b.cache.reset("feed", user_id)
         found = None

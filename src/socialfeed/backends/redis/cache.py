@@ -32,7 +32,7 @@ from socialfeed.backends.redis.codec import (
 from socialfeed.backends.redis.lease import RedisWorkerLeases
 from socialfeed.backends.redis.notices import RedisNotices
 from socialfeed.errors import ValidationError
-from socialfeed.interfaces import BUILDING, CachedSlice, ListKind
+from socialfeed.interfaces import BUILDING, READ_ALONG, CachedSlice, ListKind, ReadAlong
 from socialfeed.models import Tweet
 from socialfeed.notices import Listening, Wake
 from socialfeed.settings import Settings
@@ -123,6 +123,11 @@ class RedisFeedCache(RedisWorkerLeases):
         return cls(make_client(rest), owns_client=True, **kwargs)
 
     # helpers
+    def _along(self, lists: int) -> ReadAlong | None:
+        """Where a read of ``lists`` lists also reads their ids' hot bodies: during a page read,
+        of one list, on one server (a cluster keeps tweets on other nodes)."""
+        return None if self._cluster or lists != 1 else READ_ALONG.get()
+
     def _ms(self, seconds: float) -> int:
         return int(seconds * 1000)
 
@@ -152,10 +157,17 @@ class RedisFeedCache(RedisWorkerLeases):
                 raw: Any = self.client.getrange(names[0], 0, 7 + 8 * limit)
             return [_head(raw)]
         groups = self._groups(names)
+        along = None if before is None else self._along(len(names))
         args = ["heads", limit] if before is None else ["read", pack_bound(before), limit]
+        if along is not None:
+            args.append(self._keys.tweet_prefix)
         calls: Calls = [([names[n] for n in group], args) for group in groups]
         with backend_errors("read"):
             replies = _LISTS.call_many(self.client, calls)
+        if along is not None:
+            for found in replies[0]:
+                if found and len(found) > 2:
+                    along.hot.update(_hot(unpack_ids(found[1]), found[2]))
         parse = _head if before is None else _slice
         out: list[CachedSlice | None] = [None] * len(names)
         for group, found in zip(groups, replies, strict=True):
@@ -211,9 +223,10 @@ class RedisFeedCache(RedisWorkerLeases):
             _LISTS.call_many(self.client, calls)
 
     # last seen
-    def _touch(self, user_id: int, now: datetime, limit: int) -> list[Any]:
+    def _touch(self, user_id: int, now: datetime, limit: int, *extra: str) -> list[Any]:
         keys = [self._keys.seen(user_id), self._keys.list_key("feed", user_id)]
         args = ["touch", to_us(now), self._ms(self.seen_ttl), self._ms(self.list_ttl), limit]
+        args.extend(extra)
         with backend_errors("touch"):
             found: list[Any] = _LISTS.call(self.client, keys, args)
         return found
@@ -226,8 +239,15 @@ class RedisFeedCache(RedisWorkerLeases):
     def touch_and_read(
         self, user_id: int, now: datetime, limit: int
     ) -> tuple[datetime | None, CachedSlice | None]:
-        """:meth:`touch`, then ``read("feed", user_id, None, limit)``: one script call."""
-        previous, head = self._touch(user_id, now, max(limit, 0))
+        """:meth:`touch`, then ``read("feed", user_id, None, limit)``: one script call. During a
+        page read on one server (not a cluster) the same call reads the hot bodies of those ids
+        along (:data:`~socialfeed.interfaces.READ_ALONG`), so hydrating them costs no round
+        trip."""
+        along = self._along(1)
+        extra = () if along is None else (self._keys.tweet_prefix,)
+        previous, head, *bodies = self._touch(user_id, now, max(limit, 0), *extra)
+        if along is not None and bodies:
+            along.hot.update(_hot(unpack_ids(head[8:]), bodies[0]))
         return (None if previous is None else from_us(int(previous))), _head(head)
 
     def active_among(self, user_ids: Sequence[int], since: datetime) -> list[int]:
@@ -255,12 +275,7 @@ class RedisFeedCache(RedisWorkerLeases):
             return {}
         with backend_errors("get_hot_tweets"):
             values = self._mget(self._keys.tweets(tweet_ids))
-        # None: not cached; b"": tombstone
-        return {
-            i: decode_tweet(i, raw) if raw else None
-            for i, raw in zip(tweet_ids, values, strict=True)
-            if raw is not None
-        }
+        return _hot(tweet_ids, values)
 
     def put_hot_tweets(self, tweets: Sequence[Tweet]) -> None:
         """Cache tweets for ``hot_ttl`` seconds; SET NX, so a tombstone is never overwritten."""
@@ -296,6 +311,16 @@ class RedisFeedCache(RedisWorkerLeases):
                 self.client.close()
 
 
+def _hot(tweet_ids: Sequence[int], values: Sequence[bytes | None]) -> dict[int, Tweet | None]:
+    """The hot tweets of the values read for ``tweet_ids`` (None: not cached; b"": a
+    tombstone)."""
+    return {
+        i: decode_tweet(i, raw) if raw else None
+        for i, raw in zip(tweet_ids, values, strict=True)
+        if raw is not None
+    }
+
+
 def _at_or_above(ids: tuple[int, ...], floor: int) -> tuple[int, ...]:
     if not floor or not ids or ids[-1] >= floor:
         return ids
@@ -320,7 +345,7 @@ def _slice(found: Any) -> CachedSlice | None:
     """The slice of one result of the script's ``read``: ``[floor, entries]`` or nothing."""
     if not found:
         return None
-    header, entries = found
+    header, entries = found[:2]
     floor = int.from_bytes(header, "big")
     if floor == BUILDING:
         return None

@@ -90,7 +90,8 @@ class RedisNotices:
             raise BackendError("redis did not confirm the feed-notice subscriptions in time")
 
     def _run(self) -> None:
-        pubsub: Any = self._client.pubsub()  # type: ignore[no-untyped-call]
+        client: Any = self._client  # redis-py < 8.2 leaves pubsub() untyped
+        pubsub = client.pubsub()
         subscribed: set[int] = set()  # what was asked of Redis
         confirmed: set[int] = set()  # what Redis confirmed
         unconfirmed: list[tuple[set[int], threading.Event]] = []

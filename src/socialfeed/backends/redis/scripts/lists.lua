@@ -210,13 +210,25 @@ local function read(v, before, limit)
   return { sub(v, 1, 8), sub(v, 9 + 8 * start, 8 + 8 * stop) }
 end
 
--- one read result per key
-local function op_read(before, limit)
+-- the hot bodies (false where not cached) of the packed entries of s from byte offset on,
+-- under tweet_prefix: keys that are not in KEYS, so only ever asked of one server
+local function bodies(tweet_prefix, s, offset)
+  local keys = {}
+  for i = 0, (#s - offset) / 8 - 1 do
+    keys[i + 1] = tweet_prefix .. string.format('%08x%08x', sunpack('>I4I4', s, offset + 1 + 8 * i))
+  end
+  if #keys == 0 then return {} end
+  return redis.call('MGET', unpack(keys))
+end
+
+-- one read result per key; with a hot-tweet key prefix, each with the bodies of its entries
+local function op_read(before, limit, tweet_prefix)
   local b = false
   if before ~= '' then b = before end
   local out = {}
   for i = 1, #KEYS do
     out[i] = read(redis.call('GET', KEYS[i]), b, limit)
+    if tweet_prefix and out[i] then out[i][3] = bodies(tweet_prefix, out[i][2], 0) end
   end
   return out
 end
@@ -232,7 +244,9 @@ end
 
 -- KEYS: seen, feed. Record the visit, refresh the feed's ttl and return the previous visit and,
 -- when n >= 0, the feed's header and first n entries (the caller drops those below the floor).
-local function op_touch(now, seen_ttl, ttl, n)
+-- With a hot-tweet key prefix (one server only: those keys are not in KEYS), also the hot
+-- bodies of those entries, in order (false where not cached), so a first page is one call.
+local function op_touch(now, seen_ttl, ttl, n, tweet_prefix)
   local prev = redis.call('GET', KEYS[1])
   if seen_ttl > 0 then
     redis.call('SET', KEYS[1], now, 'PX', seen_ttl)
@@ -241,7 +255,11 @@ local function op_touch(now, seen_ttl, ttl, n)
   end
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
   if n < 0 then return { prev } end
-  return { prev, redis.call('GETRANGE', KEYS[2], 0, 8 + 8 * n - 1) }
+  local head = redis.call('GETRANGE', KEYS[2], 0, 8 + 8 * n - 1)
+  if not tweet_prefix or #head < 16 then return { prev, head } end
+  local fh, fl = sunpack('>I4I4', head, 1)
+  if fh == BUILDING_HI and fl == 0 then return { prev, head } end
+  return { prev, head, bodies(tweet_prefix, head, 8) }
 end
 
 local op = ARGV[1]
@@ -252,10 +270,10 @@ elseif op == 'remove' then
 elseif op == 'merge' then
   return op_merge(ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]))
 elseif op == 'read' then
-  return op_read(ARGV[2], tonumber(ARGV[3]))
+  return op_read(ARGV[2], tonumber(ARGV[3]), ARGV[4])
 elseif op == 'heads' then
   return op_heads(tonumber(ARGV[2]))
 elseif op == 'touch' then
-  return op_touch(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+  return op_touch(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6])
 end
 return redis.error_reply('socialfeed lists.lua: unknown operation ' .. tostring(op))
