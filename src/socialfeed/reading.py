@@ -112,10 +112,8 @@ class Reader:
     def hidden(self, user_id: int, others: set[int], erasures: dict[int, int]) -> set[int]:
         """The users among ``others`` that ``user_id`` blocks, is blocked by or mutes; relations
         of users being erased do not count: they are on their way out."""
-        others = others - {user_id} - erasures.keys()
-        if not others or user_id in erasures:
-            return set()
-        return self._hidden_among(user_id, others)
+        others = _counted(user_id, others, erasures)
+        return self._hidden_among(user_id, others) if others else set()
 
     def _hidden_among(self, user_id: int, others: set[int]) -> set[int]:
         return {o for _, o in self.b.truth.store.relations_among(user_id, list(others))}
@@ -131,11 +129,8 @@ class Reader:
         """What the filters need for ``items``: one ``relations_among`` and, for a home feed
         (``ask_follows``), one ``edges_among``. Edges of users being erased do not count."""
         words_matcher = matcher((w.phrase, w.whole_word) for w in words) if words else None
-        others = _involved(items)
-        others.discard(user_id)
-        if erasures:
-            others -= erasures.keys()
-        if not others or user_id in erasures:
+        others = _counted(user_id, _involved(items), erasures)
+        if not others:
             return Viewer(user_id, words=words_matcher)
         followed: set[int] = set()
         if ask_follows:
@@ -292,6 +287,14 @@ def _hot_tweets(cache: CompleteCache, ids: Sequence[int]) -> dict[int, Tweet | N
     if rest:
         found.update(cache.get_hot_tweets(rest))
     return found
+
+
+def _counted(user_id: int, others: set[int], erasures: dict[int, int]) -> set[int]:
+    """The users among ``others`` whose relations and edges with ``user_id`` count: not the
+    user, none being erased, and none at all while the user is."""
+    if user_id in erasures:
+        return set()
+    return {o for o in others if o != user_id and o not in erasures}
 
 
 def _involved(items: Sequence[Tweet]) -> set[int]:

@@ -282,6 +282,36 @@ def test_a_first_page_reads_its_hot_tweets_in_the_same_round_trip(
     sf.close()
 
 
+def test_a_hybrid_first_page_reads_the_celebrity_heads_in_the_same_round_trip(
+    private_cache: RedisFeedCache,
+) -> None:
+    """A reader following celebrities: the touch also reads the heads of their lists and the
+    hot bodies of the newest ids of the feed and those lists (one EVALSHA per first page); a
+    missing celebrity list is rebuilt and a tweet in two lists is shown once."""
+    settings = Settings(celebrity_threshold=2)
+    sf = socialfeed.connect(cache=private_cache, strategy="hybrid", settings=settings)
+    for fan in (1, 5, 6):
+        sf.follow(fan, 2)
+        sf.follow(fan, 3)
+    sf.follow(1, 4)  # an ordinary author, pushed into 1's feed
+    sf.get_feed(1)
+    posted = [sf.create_tweet(author, f"tweet {n}").id for n in range(4) for author in (2, 3, 4)]
+    newest = posted[::-1]
+    assert [t.id for t in sf.get_feed(1, limit=10).items] == newest[:10]
+    sent = _round_trips(private_cache.client)
+    page = sf.get_feed(1, limit=5)
+    assert sent == ["EVALSHA"] and [t.id for t in page.items] == newest[:5]
+    private_cache.insert("feed", [1], [posted[-2]], 800)  # a celebrity's tweet in the feed too
+    private_cache.client.delete(Keys("sf").list_key("celebrity", 2))
+    sent.clear()
+    assert [t.id for t in sf.get_feed(1, limit=5).items] == newest[:5]
+    assert "SET" in sent  # the missing list was rebuilt
+    sent.clear()
+    assert [t.id for t in sf.get_feed(1, limit=5).items] == newest[:5]
+    assert sent == ["EVALSHA"]
+    sf.close()
+
+
 def test_touch_refreshes_the_feed_ttl_and_keeps_no_state(cache_url: str) -> None:
     c = RedisFeedCache.from_url(cache_url + "?list_ttl=300", Settings())
     client: Any = c.client

@@ -41,10 +41,17 @@ __all__ = [
 class ReadAlong:
     """What one page read has gathered on its way, so that its refills do not ask again:
     ``hot``, the hot tweets a FeedCache read along with a list (``None`` for a tombstone, as in
-    ``get_hot_tweets``), and ``touched``, the users whose visit it has recorded."""
+    ``get_hot_tweets``), and ``touched``, the users whose visit it has recorded.
+
+    ``ahead`` names the celebrity lists the first page merges into the user's feed; a FeedCache
+    may read their first-page heads along with ``touch_and_read`` into ``heads`` (``None`` for
+    a list missing or being rebuilt, as in ``read``), and the hot bodies of the newest ids of
+    them all into ``hot``; the read takes each head from there once."""
 
     hot: dict[int, Tweet | None] = attrs.Factory(dict)
     touched: set[int] = attrs.Factory(set)
+    ahead: Sequence[int] = ()
+    heads: dict[int, CachedSlice | None] = attrs.Factory(dict)
 
 
 READ_ALONG: ContextVar[ReadAlong | None] = ContextVar("socialfeed_read_along", default=None)

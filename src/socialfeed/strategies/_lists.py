@@ -72,22 +72,33 @@ def cached(
 def cached_many(
     b: Backends, kind: ListKind, keys: Sequence[int], before: int | None, limit: int
 ) -> list[CachedSlice | None]:
-    """:func:`cached` for several lists, read in one operation."""
-    found = b.cache.read_many(kind, keys, before, limit) if keys else []
+    """:func:`cached` for several lists, read in one operation; the celebrity heads of a first
+    page that the feed's read brought along (:func:`open_feed`) are taken from there."""
+    scope = READ_ALONG.get()
+    along = scope.heads if scope is not None and before is None and kind == "celebrity" else {}
+    rest = [k for k in keys if k not in along]
+    read = (
+        dict(zip(rest, b.cache.read_many(kind, rest, before, limit), strict=True)) if rest else {}
+    )
+    found = [along.pop(k) if k in along else read[k] for k in keys]
     return [
         f if f is not None else cached(b, kind, key, before, limit)
         for f, key in zip(found, keys, strict=True)
     ]
 
 
-def open_feed(b: Backends, user_id: int, before: int | None, limit: int) -> CachedSlice | None:
+def open_feed(
+    b: Backends, user_id: int, before: int | None, limit: int, ahead: Sequence[int] = ()
+) -> CachedSlice | None:
     """Mark the user active and read their precomputed feed, rebuilding it first when they were
     inactive (fan-out skipped them) or it is missing. On a first page the touch and the read are
-    one operation."""
+    one operation, which may also read the heads of the celebrity lists ``ahead``."""
     now = b.now()
     found: CachedSlice | None = None
     scope = READ_ALONG.get()
     if before is None:
+        if scope is not None:
+            scope.ahead = ahead
         previous, found = b.cache.touch_and_read(user_id, now, limit)
     elif scope is not None and user_id in scope.touched:
         previous = now  # a refill: this page read has recorded the visit

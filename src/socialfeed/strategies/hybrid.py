@@ -62,7 +62,7 @@ class HybridStrategy(PushStrategy):
 
     def page(self, b: Backends, user_id: int, before: int | None, limit: int) -> list[int]:
         """The precomputed feed merged with the followed celebrities' lists; deeper, the store."""
-        feed = open_feed(b, user_id, before, limit)
         celebrities = b.graph.following_with_min_followers(user_id, b.settings.celebrity_threshold)
+        feed = open_feed(b, user_id, before, limit, celebrities)
         slices = [feed, *cached_many(b, "celebrity", celebrities, before, limit)]
         return page_from(b, user_id, slices, before, limit)

@@ -223,8 +223,10 @@ class RedisFeedCache(RedisWorkerLeases):
             _LISTS.call_many(self.client, calls)
 
     # last seen
-    def _touch(self, user_id: int, now: datetime, limit: int, *extra: str) -> list[Any]:
-        keys = [self._keys.seen(user_id), self._keys.list_key("feed", user_id)]
+    def _touch(
+        self, user_id: int, now: datetime, limit: int, lists: Sequence[str] = (), *extra: str
+    ) -> list[Any]:
+        keys = [self._keys.seen(user_id), self._keys.list_key("feed", user_id), *lists]
         args = ["touch", to_us(now), self._ms(self.seen_ttl), self._ms(self.list_ttl), limit]
         args.extend(extra)
         with backend_errors("touch"):
@@ -240,15 +242,19 @@ class RedisFeedCache(RedisWorkerLeases):
         self, user_id: int, now: datetime, limit: int
     ) -> tuple[datetime | None, CachedSlice | None]:
         """:meth:`touch`, then ``read("feed", user_id, None, limit)``: one script call. During a
-        page read on one server (not a cluster) the same call reads the hot bodies of those ids
-        along (:data:`~socialfeed.interfaces.READ_ALONG`), so hydrating them costs no round
-        trip."""
+        page read on one server (not a cluster) the same call reads along
+        (:data:`~socialfeed.interfaces.READ_ALONG`) the heads of the celebrity lists the page
+        merges in and the hot bodies of the newest ids of them all, so that a first page is one
+        round trip."""
         along = self._along(1)
+        ahead = along.ahead if along is not None and len(along.ahead) < _SCRIPT_BATCH else ()
+        lists = self._keys.list_keys("celebrity", ahead) if ahead else ()
         extra = () if along is None else (self._keys.tweet_prefix,)
-        previous, head, *bodies = self._touch(user_id, now, max(limit, 0), *extra)
-        if along is not None and bodies:
-            along.hot.update(_hot(unpack_ids(head[8:]), bodies[0]))
-        return (None if previous is None else from_us(int(previous))), _head(head)
+        previous, ids, bodies, heads = self._touch(user_id, now, max(limit, 0), lists, *extra)
+        if along is not None:
+            along.hot.update(_hot(unpack_ids(ids), bodies))
+            along.heads.update(zip(ahead, map(_head, heads[1:]), strict=True))
+        return (None if previous is None else from_us(int(previous))), _head(heads[0])
 
     def active_among(self, user_ids: Sequence[int], since: datetime) -> list[int]:
         """The users seen strictly after ``since``, in order (one MGET; per slot on a cluster)."""

@@ -242,10 +242,46 @@ local function op_heads(n)
   return out
 end
 
--- KEYS: seen, feed. Record the visit, refresh the feed's ttl and return the previous visit and,
--- when n >= 0, the feed's header and first n entries (the caller drops those below the floor).
--- With a hot-tweet key prefix (one server only: those keys are not in KEYS), also the hot
--- bodies of those entries, in order (false where not cached), so a first page is one call.
+-- the packed ids of the newest n distinct entries of several heads (header, then newest-first
+-- entries), leaving out heads missing or being rebuilt
+local function newest(heads, n)
+  local lists, pos, hs, ls = {}, {}, {}, {}
+  for _, h in ipairs(heads) do
+    if #h >= 16 then
+      local fh, fl = sunpack('>I4I4', h, 1)
+      if not (fh == BUILDING_HI and fl == 0) then
+        local k = #lists + 1
+        lists[k], pos[k] = h, 9
+        hs[k], ls[k] = sunpack('>I4I4', h, 9)
+      end
+    end
+  end
+  if #lists == 1 then return sub(lists[1], 9, 8 + 8 * n) end
+  local out = {}
+  local lh, ll = -1, -1
+  while #out < n do
+    local best = 0
+    for k = 1, #lists do
+      if hs[k] and (best == 0 or gt(hs[k], ls[k], hs[best], ls[best])) then best = k end
+    end
+    if best == 0 then break end
+    local h, p = lists[best], pos[best]
+    if hs[best] ~= lh or ls[best] ~= ll then
+      out[#out + 1] = sub(h, p, p + 7)
+      lh, ll = hs[best], ls[best]
+    end
+    pos[best] = p + 8
+    if p + 15 <= #h then hs[best], ls[best] = sunpack('>I4I4', h, p + 8) else hs[best] = nil end
+  end
+  return table.concat(out)
+end
+
+-- KEYS: seen, feed, then any celebrity lists to read along. Record the visit, refresh the
+-- feed's ttl and return the previous visit and, when n >= 0, the feed's header and first n
+-- entries (the caller drops those below the floor), the packed ids and hot bodies (false where
+-- not cached) of the newest n entries of the feed and those lists (with a hot-tweet key prefix,
+-- on one server only: those keys are not in KEYS; otherwise '' and none), and the header and
+-- first n entries of the feed and each of those lists.
 local function op_touch(now, seen_ttl, ttl, n, tweet_prefix)
   local prev = redis.call('GET', KEYS[1])
   if seen_ttl > 0 then
@@ -255,11 +291,16 @@ local function op_touch(now, seen_ttl, ttl, n, tweet_prefix)
   end
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
   if n < 0 then return { prev } end
-  local head = redis.call('GETRANGE', KEYS[2], 0, 8 + 8 * n - 1)
-  if not tweet_prefix or #head < 16 then return { prev, head } end
-  local fh, fl = sunpack('>I4I4', head, 1)
-  if fh == BUILDING_HI and fl == 0 then return { prev, head } end
-  return { prev, head, bodies(tweet_prefix, head, 8) }
+  local heads = {}
+  for i = 2, #KEYS do
+    heads[i - 1] = redis.call('GETRANGE', KEYS[i], 0, 8 + 8 * n - 1)
+  end
+  local ids, found = '', {}
+  if tweet_prefix and tweet_prefix ~= '' then
+    ids = newest(heads, n)
+    found = bodies(tweet_prefix, ids, 0)
+  end
+  return { prev, ids, found, heads }
 end
 
 local op = ARGV[1]
