@@ -22,7 +22,13 @@ from socialfeed.backends.redis import RedisFeedCache
 from socialfeed.backends.redis.codec import Keys
 from socialfeed.errors import BackendError
 from socialfeed.ids import MAX_ID
-from socialfeed.interfaces import CachedSlice, FanoutBatchSupport, FeedReadSupport
+from socialfeed.interfaces import (
+    READ_ALONG,
+    CachedSlice,
+    FanoutBatchSupport,
+    FeedReadSupport,
+    ReadAlong,
+)
 from socialfeed.models import Tweet
 
 pytestmark = pytest.mark.redis
@@ -310,6 +316,41 @@ def test_a_hybrid_first_page_reads_the_celebrity_heads_in_the_same_round_trip(
     assert [t.id for t in sf.get_feed(1, limit=5).items] == newest[:5]
     assert sent == ["EVALSHA"]
     sf.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    lists=st.lists(st.lists(_BIG, max_size=12), min_size=1, max_size=5),
+    floors=st.lists(_BIG | st.just(0), min_size=5, max_size=5),
+    limit=st.integers(0, 8),
+)
+def test_a_first_page_reads_along_the_newest_bodies_of_the_feed_and_celebrity_lists(
+    cache: RedisFeedCache, lists: list[list[int]], floors: list[int], limit: int
+) -> None:
+    """Whatever the lists hold (64-bit ids, floors, duplicates across lists), the touch reads
+    along each celebrity list's head as ``read`` gives it and the hot bodies of exactly the
+    newest ``limit`` distinct ids of the heads (the feed's first)."""
+    base = (time.monotonic_ns() % 10**9) * 10  # fresh keys per example
+    feed, *celebrities = lists
+    keys = [base + n for n in range(1, len(celebrities) + 1)]
+    cache.merge("feed", base, feed, floors[0], 50)
+    for key, ids, floor in zip(keys, celebrities, floors[1:], strict=False):
+        cache.merge("celebrity", key, ids, floor, 50)
+    every = sorted({i for ids in lists for i in ids})
+    cache.put_hot_tweets([Tweet(i, 1, "t", T0) for i in every])
+    along = ReadAlong(ahead=keys)
+    scope = READ_ALONG.set(along)
+    try:
+        previous, head = cache.touch_and_read(base, T0, limit)
+    finally:
+        READ_ALONG.reset(scope)
+    assert previous is None and head == cache.read("feed", base, None, limit)
+    assert along.heads == {k: cache.read("celebrity", k, None, limit) for k in keys}
+    newest = sorted(every, reverse=True)
+    heads = {i for ids in lists for i in sorted(set(ids), reverse=True)[:limit]}
+    assert set(along.hot) == set([i for i in newest if i in heads][:limit])
+    if every:
+        cache.client.delete(*Keys("sf").tweets(every))
 
 
 def test_touch_refreshes_the_feed_ttl_and_keeps_no_state(cache_url: str) -> None:

@@ -243,35 +243,54 @@ local function op_heads(n)
 end
 
 -- the packed ids of the newest n distinct entries of several heads (header, then newest-first
--- entries), leaving out heads missing or being rebuilt
+-- entries; the first is the feed's), leaving out heads missing or being rebuilt. Once the feed
+-- holds n entries, a list whose newest entry is not above the feed's n-th cannot contribute;
+-- the others are merged through a max-heap of their next entries.
 local function newest(heads, n)
   local lists, pos, hs, ls = {}, {}, {}, {}
-  for _, h in ipairs(heads) do
+  local th, tl = -1, -1 -- below this (the feed's n-th entry), nothing can make the page
+  for i, h in ipairs(heads) do
     if #h >= 16 then
       local fh, fl = sunpack('>I4I4', h, 1)
-      if not (fh == BUILDING_HI and fl == 0) then
+      local eh, el = sunpack('>I4I4', h, 9)
+      if not (fh == BUILDING_HI and fl == 0) and (i == 1 or gt(eh, el, th, tl)) then
         local k = #lists + 1
-        lists[k], pos[k] = h, 9
-        hs[k], ls[k] = sunpack('>I4I4', h, 9)
+        lists[k], pos[k], hs[k], ls[k] = h, 9, eh, el
+        if i == 1 and #h >= 8 + 8 * n then th, tl = sunpack('>I4I4', h, 1 + 8 * n) end
       end
     end
   end
   if #lists == 1 then return sub(lists[1], 9, 8 + 8 * n) end
+  local heap, size = {}, #lists
+  local function down(i)
+    while true do
+      local top, l, r = i, 2 * i, 2 * i + 1
+      if l <= size and gt(hs[heap[l]], ls[heap[l]], hs[heap[top]], ls[heap[top]]) then top = l end
+      if r <= size and gt(hs[heap[r]], ls[heap[r]], hs[heap[top]], ls[heap[top]]) then top = r end
+      if top == i then return end
+      heap[i], heap[top] = heap[top], heap[i]
+      i = top
+    end
+  end
+  for k = 1, size do heap[k] = k end
+  for k = math.floor(size / 2), 1, -1 do down(k) end
   local out = {}
   local lh, ll = -1, -1
-  while #out < n do
-    local best = 0
-    for k = 1, #lists do
-      if hs[k] and (best == 0 or gt(hs[k], ls[k], hs[best], ls[best])) then best = k end
-    end
-    if best == 0 then break end
-    local h, p = lists[best], pos[best]
-    if hs[best] ~= lh or ls[best] ~= ll then
+  while #out < n and size > 0 do
+    local k = heap[1]
+    local h, p = lists[k], pos[k]
+    if hs[k] ~= lh or ls[k] ~= ll then
       out[#out + 1] = sub(h, p, p + 7)
-      lh, ll = hs[best], ls[best]
+      lh, ll = hs[k], ls[k]
     end
-    pos[best] = p + 8
-    if p + 15 <= #h then hs[best], ls[best] = sunpack('>I4I4', h, p + 8) else hs[best] = nil end
+    pos[k] = p + 8
+    if p + 15 <= #h then
+      hs[k], ls[k] = sunpack('>I4I4', h, p + 8)
+    else
+      heap[1] = heap[size]
+      size = size - 1
+    end
+    down(1)
   end
   return table.concat(out)
 end
