@@ -210,12 +210,12 @@ local function read(v, before, limit)
   return { sub(v, 1, 8), sub(v, 9 + 8 * start, 8 + 8 * stop) }
 end
 
--- the hot bodies (false where not cached) of the packed entries of s from byte offset on,
--- under tweet_prefix: keys that are not in KEYS, so only ever asked of one server
-local function bodies(tweet_prefix, s, offset)
+-- the hot bodies (false where not cached) of the packed entries of s, under tweet_prefix:
+-- keys that are not in KEYS, so only ever asked of one server
+local function bodies(tweet_prefix, s)
   local keys = {}
-  for i = 0, (#s - offset) / 8 - 1 do
-    keys[i + 1] = tweet_prefix .. string.format('%08x%08x', sunpack('>I4I4', s, offset + 1 + 8 * i))
+  for i = 0, #s / 8 - 1 do
+    keys[i + 1] = tweet_prefix .. string.format('%08x%08x', sunpack('>I4I4', s, 1 + 8 * i))
   end
   if #keys == 0 then return {} end
   return redis.call('MGET', unpack(keys))
@@ -228,16 +228,17 @@ local function op_read(before, limit, tweet_prefix)
   local out = {}
   for i = 1, #KEYS do
     out[i] = read(redis.call('GET', KEYS[i]), b, limit)
-    if tweet_prefix and out[i] then out[i][3] = bodies(tweet_prefix, out[i][2], 0) end
+    if tweet_prefix and out[i] then out[i][3] = bodies(tweet_prefix, out[i][2]) end
   end
   return out
 end
 
--- the first 8 + 8 * n bytes (header and first n entries) of each list, '' where it is missing
-local function op_heads(n)
+-- the first 8 + 8 * n bytes (header and first n entries) of each list from KEYS[first] on,
+-- '' where it is missing
+local function op_heads(n, first)
   local out = {}
-  for i = 1, #KEYS do
-    out[i] = redis.call('GETRANGE', KEYS[i], 0, 8 + 8 * n - 1)
+  for i = first, #KEYS do
+    out[i - first + 1] = redis.call('GETRANGE', KEYS[i], 0, 8 + 8 * n - 1)
   end
   return out
 end
@@ -310,14 +311,11 @@ local function op_touch(now, seen_ttl, ttl, n, tweet_prefix)
   end
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
   if n < 0 then return { prev } end
-  local heads = {}
-  for i = 2, #KEYS do
-    heads[i - 1] = redis.call('GETRANGE', KEYS[i], 0, 8 + 8 * n - 1)
-  end
+  local heads = op_heads(n, 2)
   local ids, found = '', {}
   if tweet_prefix and tweet_prefix ~= '' then
     ids = newest(heads, n)
-    found = bodies(tweet_prefix, ids, 0)
+    found = bodies(tweet_prefix, ids)
   end
   return { prev, ids, found, heads }
 end
@@ -332,7 +330,7 @@ elseif op == 'merge' then
 elseif op == 'read' then
   return op_read(ARGV[2], tonumber(ARGV[3]), ARGV[4])
 elseif op == 'heads' then
-  return op_heads(tonumber(ARGV[2]))
+  return op_heads(tonumber(ARGV[2]), 1)
 elseif op == 'touch' then
   return op_touch(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6])
 end
